@@ -1,0 +1,3 @@
+from bayescap.cli import main
+
+raise SystemExit(main())

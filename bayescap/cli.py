@@ -1,0 +1,63 @@
+"""Command-line interface: `bayescap <command> ...` (also `python -m bayescap`).
+
+Each sub-command lives in ``bayescap/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func=run``.
+Errors of the project's own types are printed as one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bayescap import __version__
+from bayescap.errors import BayescapError
+
+COMMANDS = (
+    "forecast",
+    "check",
+    "capacity",
+    "backtest",
+    "report",
+    "diagnose",
+    "compare",
+    "ingest",
+    "loadtest",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayescap",
+        description=(
+            "Bayesian capacity and cost forecasting for web services: load tests + traffic "
+            "history -> servers needed, overload risk, monthly cost and runway, with credible intervals."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"bayescap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"bayescap.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except BayescapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written to reports/ for this run", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

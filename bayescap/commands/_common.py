@@ -1,0 +1,51 @@
+"""Options shared by several sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+EXAMPLE_DIR = DATA_DIR / "example"
+
+DEFAULT_INPUTS = {
+    "scenario": EXAMPLE_DIR / "scenarios.toml",
+    "traffic": EXAMPLE_DIR / "traffic.csv",
+    "intraday": EXAMPLE_DIR / "traffic_hourly.csv",
+    "loadtest": EXAMPLE_DIR / "loadtest.csv",
+    "prices": DATA_DIR / "prices" / "aws_ec2_ondemand_us_east_1.csv",
+}
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """--scenario/--traffic/--intraday/--loadtest/--prices, defaulting to the example in data/."""
+    g = parser.add_argument_group("inputs (default: the example in data/)")
+    g.add_argument("--scenario", type=Path, default=DEFAULT_INPUTS["scenario"], help="scenario TOML file")
+    g.add_argument("--traffic", type=Path, default=DEFAULT_INPUTS["traffic"], help="daily traffic history CSV")
+    g.add_argument(
+        "--intraday",
+        type=Path,
+        default=None,
+        help="hourly or finer traffic CSV (timestamp,count) for the intraday peak factor "
+        "(default: the example's file when --traffic is the example; 'none' to use the prior)",
+    )
+    g.add_argument("--loadtest", type=Path, default=DEFAULT_INPUTS["loadtest"], help="load-test CSV")
+    g.add_argument("--prices", type=Path, default=DEFAULT_INPUTS["prices"], help="instance price CSV")
+
+
+def resolve_intraday(args: argparse.Namespace) -> Path | None:
+    """The intraday file to use: explicit, 'none', or the example's when the example traffic is used."""
+    if args.intraday is not None:
+        return None if str(args.intraday).lower() == "none" else args.intraday
+    if Path(args.traffic).resolve() == DEFAULT_INPUTS["traffic"].resolve():
+        return DEFAULT_INPUTS["intraday"]
+    return None
+
+
+def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000) -> None:
+    g = parser.add_argument_group("sampling")
+    g.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario file's seed, else 20261126)")
+    g.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
+    g.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
+    g.add_argument("--chains", type=int, default=2, help="chains (default 2)")

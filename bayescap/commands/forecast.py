@@ -1,0 +1,51 @@
+"""`bayescap forecast`: the main job (what `make forecast` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bayescap.commands._common import REPO_ROOT, add_input_options, add_sampling_options, resolve_intraday
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forecast",
+        help="fit the models, simulate the scenarios and write the PDF report",
+        description=(
+            "Fit the capacity and traffic models, simulate every scenario of the scenario file draw by draw, "
+            "and write reports/<scenario>-<YYYYMMDD-HHMMSS>/ with report.pdf, summary.json and the posteriors. "
+            "Defaults to the example in data/."
+        ),
+    )
+    add_input_options(p)
+    add_sampling_options(p)
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="folder for run directories (default reports/)")
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=730,
+        help="fit the traffic model on the most recent N days (default 730; 0 = all)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bayescap.pipeline import RunOptions, run_forecast
+
+    opts = RunOptions(
+        scenario=args.scenario,
+        traffic=args.traffic,
+        loadtest=args.loadtest,
+        prices=args.prices,
+        intraday=resolve_intraday(args),
+        out=args.out,
+        seed=args.seed,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        history_days=args.history_days or None,
+    )
+    run_forecast(opts, argv=sys.argv)
+    return 0

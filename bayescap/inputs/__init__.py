@@ -1,0 +1,1 @@
+"""Read and validate the input files (no PyMC here)."""

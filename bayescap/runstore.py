@@ -1,0 +1,195 @@
+"""Run directories: written under a temporary name and renamed only when complete.
+
+A run directory never overwrites an earlier one: names carry a timestamp and,
+when two runs start in the same second, a counter. Nothing here imports PyMC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from bayescap.errors import OutputError
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PARTIAL_PREFIX = ".partial-"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_name(name: str) -> str:
+    if not _SAFE_NAME.match(name):
+        raise OutputError(
+            f"scenario name {name!r} cannot be used in a report directory name: "
+            "use 1-64 letters, digits, '-' or '_'"
+        )
+    return name
+
+
+def new_run_name(scenario_name: str, *, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{_check_name(scenario_name)}-{now:%Y%m%d-%H%M%S}"
+
+
+def _explain_oserror(exc: OSError, where: Path) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{where}: the disk is full; free some space or pass --out to another folder")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{where}: cannot write here ({exc.strerror}); pass --out to a writable folder")
+    return OutputError(f"{where}: could not write ({exc.strerror or exc})")
+
+
+@contextlib.contextmanager
+def staged_run_dir(reports_dir: str | Path, scenario_name: str) -> Iterator[tuple[Path, list[Path]]]:
+    """Yield ``(tmp_dir, [final_dir])``; on success the temp dir is renamed to a new, unique final name.
+
+    On any exception (including KeyboardInterrupt) the partial directory is removed,
+    so no half-written run ever looks complete. ``final_dir`` is filled in after the rename.
+    """
+    reports = Path(reports_dir)
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX + _check_name(scenario_name) + "-", dir=reports))
+    except OSError as exc:
+        raise _explain_oserror(exc, reports) from None
+    result: list[Path] = []
+    try:
+        yield tmp, result
+        base = new_run_name(scenario_name)
+        for i in range(1000):
+            final = reports / (base if i == 0 else f"{base}-{i}")
+            try:
+                # os.rename onto a non-existent name; never replaces an existing run
+                if final.exists():
+                    continue
+                os.rename(tmp, final)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    continue
+                raise _explain_oserror(exc, final) from None
+            result.append(final)
+            break
+        else:  # pragma: no cover - 1000 runs in one second
+            raise OutputError(f"{reports}: could not find a free run directory name for {base}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean_floats(obj):
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean_floats(v) for v in obj]
+    return obj
+
+
+def write_json(path: str | Path, data) -> None:
+    """Atomic JSON write (temp file + os.replace), stable key order for reproducibility."""
+    path = Path(path)
+    text = json.dumps(_clean_floats(data), indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _explain_oserror(exc, path) from None
+
+
+def _netcdf_safe(tree: xr.DataTree) -> xr.DataTree:
+    """Copy of ``tree`` whose attrs and object variables netCDF can store (dict attrs -> JSON text)."""
+    tree = tree.copy()
+    for node in tree.subtree:
+        attrs = {}
+        for k, v in node.attrs.items():
+            if isinstance(v, (dict, list, tuple)) or v is None or isinstance(v, bool):
+                attrs[k] = json.dumps(_clean_floats(v), default=_json_default)
+            else:
+                attrs[k] = v
+        node.attrs = attrs
+        ds = node.to_dataset(inherit=False)
+        changed = False
+        for name, var in list(ds.variables.items()):
+            if var.dtype == object:
+                ds[name] = var.astype(str)
+                changed = True
+        if changed:
+            node.dataset = ds
+    return tree
+
+
+def write_datatree(path: str | Path, tree: xr.DataTree) -> None:
+    path = Path(path)
+    tmp = path.with_name(".tmp-" + path.name)
+    try:
+        _netcdf_safe(tree).to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _explain_oserror(exc, path) from None
+
+
+def load_run(run_dir: str | Path) -> xr.DataTree:
+    """Load a saved run as one DataTree with children ``capacity``, ``traffic`` and ``simulation``.
+
+    >>> import bayescap
+    >>> tree = bayescap.load_run("reports/baseline-20261126-101500")   # doctest: +SKIP
+    >>> tree["capacity/posterior"]["sigma"]                               # doctest: +SKIP
+    """
+    run = Path(run_dir)
+    post = run / "posteriors.nc"
+    sim = run / "simulation.nc"
+    for f in (post, sim):
+        if not f.exists():
+            raise OutputError(f"{run}: not a complete bayescap run directory ({f.name} is missing)")
+    tree = xr.open_datatree(post, engine="h5netcdf").load()
+    children = {name: tree[name].copy() for name in tree.children}
+    with xr.open_dataset(sim, engine="h5netcdf") as ds:
+        children["simulation"] = xr.DataTree(ds.load())
+    manifest = run / "manifest.json"
+    attrs = json.loads(manifest.read_text()) if manifest.exists() else {}
+    out = xr.DataTree.from_dict({f"/{k}": v for k, v in children.items()})
+    out.attrs = {"run_dir": str(run), "manifest": json.dumps(attrs)}
+    return out
