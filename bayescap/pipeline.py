@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from bayescap import __version__
-from bayescap.dims import DRAW, SCENARIO
+from bayescap.dims import DATE, DRAW, SCENARIO
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
 DEFAULT_SEED = 20261126
@@ -182,6 +182,10 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "versions": software_versions(),
         "inputs": _input_record(input_paths),
         "scenario_names": [s.name for s in scenarios],
+        "history_start": f"{fits['history']['date'].min():%Y-%m-%d}",
+        "history_end": f"{fits['history']['date'].max():%Y-%m-%d}",
+        "start": str(np.datetime_as_string(traffic_draws[DATE].values.min(), unit="D")),
+        "end": str(np.datetime_as_string(traffic_draws[DATE].values.max(), unit="D")),
     }
     manifest = {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -208,6 +212,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         write_datatree(tmp / "posteriors.nc", posteriors)
         write_datatree(tmp / "simulation.nc", xr.DataTree(sim))
         write_json(tmp / "summary.json", summary)
+        manifest["run_name"] = final[0].name
         write_json(tmp / "manifest.json", manifest)
         build_report(tmp)
     run_dir = final[0]

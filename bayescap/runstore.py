@@ -59,10 +59,12 @@ def _explain_oserror(exc: OSError, where: Path) -> OutputError:
 
 @contextlib.contextmanager
 def staged_run_dir(reports_dir: str | Path, scenario_name: str) -> Iterator[tuple[Path, list[Path]]]:
-    """Yield ``(tmp_dir, [final_dir])``; on success the temp dir is renamed to a new, unique final name.
+    """Yield ``(tmp_dir, [final_dir])``; on success the temp dir is renamed to its final, unique name.
 
-    On any exception (including KeyboardInterrupt) the partial directory is removed,
-    so no half-written run ever looks complete. ``final_dir`` is filled in after the rename.
+    The final name is chosen up front (``final_dir`` is known inside the block, so the report can
+    name its run) and is ``<scenario>-<YYYYMMDD-HHMMSS>`` with ``-1``, ``-2``... when taken; it never
+    replaces an existing run. On any exception (including KeyboardInterrupt) the partial directory
+    is removed, so no half-written run ever looks complete.
     """
     reports = Path(reports_dir)
     try:
@@ -70,22 +72,23 @@ def staged_run_dir(reports_dir: str | Path, scenario_name: str) -> Iterator[tupl
         tmp = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX + _check_name(scenario_name) + "-", dir=reports))
     except OSError as exc:
         raise _explain_oserror(exc, reports) from None
-    result: list[Path] = []
+    base = new_run_name(scenario_name)
+    taken = {p.name for p in reports.iterdir()}
+    final = next(reports / n for n in (base, *(f"{base}-{i}" for i in range(1, 1000))) if n not in taken)
+    planned = [final]
     try:
-        yield tmp, result
-        base = new_run_name(scenario_name)
+        yield tmp, planned
         for i in range(1000):
-            final = reports / (base if i == 0 else f"{base}-{i}")
+            target = final if i == 0 else reports / f"{final.name}-{i}"
+            if target.exists():
+                continue
             try:
-                # os.rename onto a non-existent name; never replaces an existing run
-                if final.exists():
-                    continue
-                os.rename(tmp, final)
+                os.rename(tmp, target)  # onto a non-existent name: never replaces an existing run
             except OSError as exc:
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     continue
-                raise _explain_oserror(exc, final) from None
-            result.append(final)
+                raise _explain_oserror(exc, target) from None
+            planned[0] = target
             break
         else:  # pragma: no cover - 1000 runs in one second
             raise OutputError(f"{reports}: could not find a free run directory name for {base}")

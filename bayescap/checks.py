@@ -1,0 +1,269 @@
+"""Model checks: turn sampler diagnostics and the backtest into a pass/fail verdict with reasons.
+
+Why this is its own module: the PDF must say "DRAFT — model checks failed: ..." whenever a
+posterior cannot be trusted, and the same rules must apply in the pipeline, in
+``bayescap report`` (which re-checks a saved ``summary.json``) and in ``bayescap diagnose``.
+The thresholds are the usual modern ones (Vehtari et al. 2021): rank-normalised split
+R-hat at most 1.01, bulk effective sample size at least 400, and no divergent transitions.
+
+numpy / arviz only; never imports PyMC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+R_HAT_MAX = 1.01
+ESS_BULK_MIN = 400
+DEFAULT_COVERAGE_RANGES: dict[str, tuple[float, float]] = {"cov80": (0.75, 0.85), "cov95": (0.91, 0.98)}
+"""Stated ranges for the backtest's interval coverage (issue 4): outside them the intervals are not honest."""
+OWN_METHOD = "bayescap"
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _fmt_r_hat(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def _fmt_int(v: float) -> str:
+    return f"{int(round(v)):,}"
+
+
+def model_checks(diagnostics: Mapping[str, Mapping[str, Any]], backtest: Mapping[str, Any] | None) -> dict:
+    """Decide whether the fitted models can be reported as final.
+
+    Parameters
+    ----------
+    diagnostics
+        ``{model name: {"divergences": int, "max_r_hat": float, "min_ess_bulk": float, ...}}``,
+        as returned per model by :func:`diagnostics_from_idata` (extra keys are ignored).
+        A missing or non-finite value is itself a problem: a check that could not be made
+        has not passed.
+    backtest
+        ``None`` (no backtest in this run) or the backtest result: ``{method: {"cov80", "cov95", ...}}``
+        or ``{"methods": {...}, "coverage_ranges": {"cov80": [lo, hi], ...}}``. Only the
+        ``"bayescap"`` method is checked; baselines are there for comparison.
+
+    Returns
+    -------
+    dict
+        ``{"ok": bool, "problems": [str, ...]}``; each problem is one plain sentence naming the
+        model and the value, e.g. ``"capacity: R-hat 1.020 > 1.01"``.
+    """
+    problems: list[str] = []
+    for model in sorted(diagnostics):
+        d = diagnostics[model] or {}
+        div = _finite(d.get("divergences"))
+        if div is None:
+            problems.append(f"{model}: divergences not recorded")
+        elif div > 0:
+            problems.append(f"{model}: {_fmt_int(div)} divergent transitions")
+        r_hat = _finite(d.get("max_r_hat"))
+        chains = _finite(d.get("chains"))
+        if r_hat is None and chains is not None and chains < 2:
+            problems.append(f"{model}: R-hat needs at least 2 chains")
+        elif r_hat is None:
+            problems.append(f"{model}: R-hat could not be computed")
+        elif r_hat > R_HAT_MAX:
+            problems.append(f"{model}: R-hat {_fmt_r_hat(r_hat)} > {R_HAT_MAX}")
+        ess = _finite(d.get("min_ess_bulk"))
+        if ess is None:
+            problems.append(f"{model}: effective sample size could not be computed")
+        elif ess < ESS_BULK_MIN:
+            problems.append(f"{model}: effective sample size {_fmt_int(ess)} < {ESS_BULK_MIN}")
+    problems.extend(_backtest_problems(backtest))
+    return {"ok": not problems, "problems": problems}
+
+
+def backtest_methods(backtest: Mapping[str, Any] | None) -> dict[str, dict]:
+    """The ``{method: metrics}`` part of a backtest result, whichever of the two layouts it uses."""
+    if not backtest:
+        return {}
+    methods = backtest.get("methods")
+    if isinstance(methods, Mapping):
+        return {str(k): dict(v) for k, v in methods.items() if isinstance(v, Mapping)}
+    return {
+        str(k): dict(v)
+        for k, v in backtest.items()
+        if isinstance(v, Mapping) and k not in ("coverage_ranges", "protocol")
+    }
+
+
+def coverage_ranges(backtest: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """Stated coverage ranges: the backtest's own ``coverage_ranges`` or the defaults of issue 4."""
+    ranges = dict(DEFAULT_COVERAGE_RANGES)
+    if backtest and isinstance(backtest.get("coverage_ranges"), Mapping):
+        for k, v in backtest["coverage_ranges"].items():
+            lo, hi = v
+            ranges[str(k)] = (float(lo), float(hi))
+    return ranges
+
+
+def _backtest_problems(backtest: Mapping[str, Any] | None) -> list[str]:
+    if not backtest:
+        return []
+    methods = backtest_methods(backtest)
+    own = methods.get(OWN_METHOD)
+    if own is None:
+        return [f"backtest: no '{OWN_METHOD}' result"]
+    problems = []
+    for key, (lo, hi) in coverage_ranges(backtest).items():
+        v = _finite(own.get(key))
+        if v is None:
+            problems.append(f"backtest: {key} missing")
+        elif not lo <= v <= hi:
+            problems.append(f"backtest: {key} {v:.2f} outside {lo:.2f}-{hi:.2f}")
+    origins = own.get("diagnostics") or own.get("origins") or []
+    if isinstance(origins, Mapping):
+        origins = list(origins.values())
+    for i, o in enumerate(origins):
+        if not isinstance(o, Mapping):
+            continue
+        div = _finite(o.get("divergences"))
+        r_hat = _finite(o.get("max_r_hat"))
+        if div is not None and div > 0:
+            problems.append(f"backtest origin {i + 1}: {_fmt_int(div)} divergent transitions")
+        if r_hat is not None and r_hat > R_HAT_MAX:
+            problems.append(f"backtest origin {i + 1}: R-hat {_fmt_r_hat(r_hat)} > {R_HAT_MAX}")
+    return problems
+
+
+def diagnostics_from_idata(idata, *, var_names: Sequence[str] | None = None) -> dict:
+    """Convergence diagnostics of one fitted model, as plain JSON-able numbers.
+
+    Uses ArviZ 1.x (``arviz_stats.rhat`` / ``arviz_stats.ess``: rank-normalised split R-hat,
+    bulk and tail ESS) on the ``posterior`` group and counts divergent transitions in
+    ``sample_stats.diverging``.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A fitted model in arviz layout (``posterior``, ``sample_stats``).
+    var_names
+        The reported variables; default every posterior variable. Variables whose draws are
+        all identical (constants) have no defined R-hat and are skipped.
+
+    Returns
+    -------
+    dict
+        ``{"divergences": int, "max_r_hat": float, "min_ess_bulk": float, "min_ess_tail": float,
+        "chains": int, "draws": int, "variables": {name: {"max_r_hat", "min_ess_bulk", "min_ess_tail"}},
+        "skipped": [names]}``. ``var_names`` defaults to ``idata.attrs["diagnostic_vars"]`` when a model
+        sets it (e.g. to check a free parameter instead of a derived one with a point mass), else every
+        posterior variable.
+        Non-finite values are ``None`` (``model_checks`` treats them as failures).
+    """
+    import arviz_stats as azs
+
+    from bayescap.dims import CHAIN, DRAW
+
+    post = idata["posterior"].to_dataset()
+    if var_names is None:
+        var_names = _attr_list(idata.attrs.get("diagnostic_vars"))
+    names = list(var_names) if var_names is not None else list(post.data_vars)
+    post = post[names]
+    chains = int(post.sizes.get(CHAIN, 1))
+    draws = int(post.sizes.get(DRAW, 0))
+    variables: dict[str, dict] = {}
+    # constants, and variables with a point mass (e.g. kappa exactly 0 in many draws), have no meaningful
+    # rank-based R-hat or ESS; they are listed as skipped so a reader knows they were not checked
+    varying = [n for n in names if _varies(post[n].values) and not _point_mass(post[n], (CHAIN, DRAW))]
+    skipped = [n for n in names if n not in varying]
+    if varying and draws >= 4:
+        post = post[varying]
+        r_hat = azs.rhat(post) if chains >= 2 else None
+        ess_bulk = azs.ess(post, method="bulk")
+        ess_tail = azs.ess(post, method="tail")
+        for name in varying:
+            variables[name] = {
+                "max_r_hat": None if r_hat is None else _worst(r_hat[name].values, max),
+                "min_ess_bulk": _worst(ess_bulk[name].values, min),
+                "min_ess_tail": _worst(ess_tail[name].values, min),
+            }
+
+    def _agg(key, fn):
+        vals = [v[key] for v in variables.values() if v[key] is not None]
+        return _nan_to_none(fn(vals)) if vals else None
+
+    divergences = None
+    if "sample_stats" in idata.children and "diverging" in idata["sample_stats"].data_vars:
+        divergences = int(np.asarray(idata["sample_stats"]["diverging"].values).astype(bool).sum())
+    elif "sample_stats" in idata.children:
+        divergences = 0  # a sampler without a divergence flag (e.g. not HMC) has none to report
+    return {
+        "divergences": divergences,
+        "max_r_hat": _agg("max_r_hat", max),
+        "min_ess_bulk": _agg("min_ess_bulk", min),
+        "min_ess_tail": _agg("min_ess_tail", min),
+        "chains": chains,
+        "draws": draws,
+        "variables": variables,
+        "skipped": skipped,
+    }
+
+
+def _attr_list(value) -> list[str] | None:
+    """``attrs["diagnostic_vars"]``: the variables a model says are meaningful to diagnose (list or JSON text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _point_mass(da, sample_dims, share: float = 0.1) -> bool:
+    """True when some element of ``da`` takes one exact value in more than ``share`` of the draws of *every* chain.
+
+    That is a point mass of the model (e.g. kappa exactly 0 under a rectified prior). A chain stuck at
+    one value is not: its repeated value does not recur in the other chains, so it is still checked
+    (and fails).
+    """
+    chain_dim = sample_dims[0]
+    other_sample = [d for d in sample_dims[1:] if d in da.dims]
+    keep = [d for d in da.dims if d not in sample_dims]
+    if chain_dim not in da.dims:
+        da = da.expand_dims(chain_dim)
+    v = np.asarray(da.transpose(chain_dim, *other_sample, *keep).values, dtype=float)
+    v = v.reshape(v.shape[0], -1 if not other_sample else int(np.prod([da.sizes[d] for d in other_sample])), -1)
+    for j in range(v.shape[2]):
+        col = v[:, :, j]
+        if np.ptp(col) == 0:
+            continue
+        values, counts = np.unique(col, return_counts=True)
+        mode = values[np.argmax(counts)]
+        if counts.max() > share * col.size and all(np.mean(c == mode) > share / 2 for c in col):
+            return True
+    return False
+
+
+def _varies(values) -> bool:
+    v = np.asarray(values, dtype=float).reshape(-1)
+    return v.size > 0 and bool(np.nanmax(v) > np.nanmin(v))
+
+
+def _worst(values, fn) -> float | None:
+    """The worst finite element (``fn`` = max for R-hat, min for ESS); None when none is finite."""
+    v = np.asarray(values, dtype=float).reshape(-1)
+    v = v[np.isfinite(v)]
+    return float(fn(v)) if v.size else None
+
+
+def _nan_to_none(x) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None

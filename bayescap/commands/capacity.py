@@ -1,0 +1,92 @@
+"""`bayescap capacity LOADTEST.csv`: fit the hierarchical USL and print per-config intervals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from bayescap.commands._common import add_sampling_options
+from bayescap.errors import OutputError
+
+DEFAULT_SEED = 20261126
+
+EPILOG = """\
+example:
+  bayescap capacity data/example/loadtest.csv --json capacity.json
+
+The CSV has columns tier,config,n,throughput (optional level = node|cluster and
+repeat). Each config gets its own Universal Scalability Law curve
+X(N) = lam N / (1 + sigma (N-1) + kappa N (N-1)); configs of one tier share
+hyperpriors. Printed per config: posterior median [5%, 95%] of sigma
+(contention), kappa (coherency), lam (throughput of one unit), N* (the N of
+peak throughput; 'none' when kappa = 0 is plausible) and X_max, then the
+sampler diagnostics (divergences, max r_hat, min bulk ESS) -- distrust the
+numbers if divergences > 0 or r_hat > 1.01.
+"""
+
+PARAMS = (("sigma", "sigma"), ("kappa", "kappa"), ("lam", "lambda"), ("n_star", "N*"), ("x_max", "X_max"))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "capacity",
+        help="fit the capacity model to a load-test CSV and print sigma, kappa, lambda, N*, X_max",
+        description="Fit the hierarchical Bayesian Universal Scalability Law to a load test and print, "
+        "per configuration, the posterior median and 90% interval of sigma, kappa, lambda, N* and X_max.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("loadtest", type=Path, metavar="LOADTEST.csv", help="load-test CSV (tier,config,n,throughput)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the summary as JSON to FILE")
+    add_sampling_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "none"
+    return f"{x:.4g}"
+
+
+def format_summary(summary: dict, diag: dict) -> str:
+    """The table the command prints (kept separate so it can be tested without a fit)."""
+    lines = []
+    for config, entry in summary.items():
+        lines.append(f"{config}:")
+        for key, label in PARAMS:
+            v = entry[key]
+            lines.append(f"  {label:<6} {_fmt(v['median']):>10}  [{_fmt(v['q05'])}, {_fmt(v['q95'])}]")
+        if entry.get("p_kappa_zero", 0.0) > 0.05:
+            lines.append(f"  P(kappa = 0, no peak) = {entry['p_kappa_zero']:.2f}")
+        c = entry.get("ceiling")
+        if c:
+            lines.append(
+                f"  warning: flat at about {c['value']:.4g} from N = {c['n_from']:g}: an external ceiling "
+                "(e.g. the network), not CPU scaling; sigma/kappa describe that ceiling, do not extrapolate them"
+            )
+    lines.append(
+        f"diagnostics: divergences {diag['divergences']}, max r_hat {diag['max_r_hat']:.3f}, "
+        f"min ess_bulk {diag['min_ess_bulk']:.0f}"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bayescap.inputs.loadtest import read_loadtest
+    from bayescap.models.capacity import diagnostics, fit_capacity, summarise_capacity
+
+    df = read_loadtest(args.loadtest)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    tree = fit_capacity(df, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
+    summary = summarise_capacity(tree)
+    diag = diagnostics(tree)
+    print(format_summary(summary, diag))
+    if args.json is not None:
+        payload = {**summary, "diagnostics": diag}
+        try:
+            args.json.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
+    return 0

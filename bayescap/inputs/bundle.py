@@ -1,0 +1,80 @@
+"""Read all the inputs of one run and check them against each other.
+
+The per-file readers check one file each; this is where the files meet: the
+scenario's tiers and configs must be in the load-test file, its instance types in
+the price table, its event types in the traffic history, and its start after the
+history. ``bayescap check`` and the forecast pipeline both call it, so a file
+that passes ``check`` is read identically by ``forecast``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from bayescap.inputs.loadtest import read_loadtest
+from bayescap.inputs.prices import read_prices
+from bayescap.inputs.scenario import forecast_start, read_scenarios
+from bayescap.inputs.scenario_types import Scenario
+from bayescap.inputs.traffic import read_intraday, read_traffic
+
+
+class Inputs(NamedTuple):
+    """The validated inputs of one run (plain data; nothing is fitted here)."""
+
+    traffic: pd.DataFrame
+    intraday: pd.DataFrame | None
+    loadtest: pd.DataFrame
+    prices: pd.DataFrame
+    scenarios: list[Scenario]
+    notes: list[str]
+
+
+def read_inputs(
+    *,
+    scenario: str | Path,
+    traffic: str | Path,
+    loadtest: str | Path,
+    prices: str | Path,
+    intraday: str | Path | None = None,
+) -> Inputs:
+    """Read every input file and cross-validate them.
+
+    Parameters
+    ----------
+    scenario, traffic, loadtest, prices : the input files
+    intraday : hourly or finer counts, or None (the peak factor then comes from
+        its prior)
+
+    Returns
+    -------
+    :class:`Inputs`; ``notes`` collects what the readers did to the data
+    (sorted rows, gaps left out, ignored columns) for the caller to print.
+
+    Raises
+    ------
+    InputError
+        the first problem found, naming the file, the line or key, and what was
+        expected.
+    """
+    traffic_df = read_traffic(traffic)
+    intraday_df = read_intraday(intraday) if intraday is not None else None
+    loadtest_df = read_loadtest(loadtest)
+    prices_df = read_prices(prices)
+    scenarios = read_scenarios(scenario, loadtest=loadtest_df, prices=prices_df, traffic=traffic_df)
+    for sc in scenarios:
+        forecast_start(sc, traffic_df)
+    notes = list(traffic_df.attrs.get("notes", []))
+    if intraday_df is not None:
+        notes += intraday_df.attrs.get("notes", [])
+    notes += loadtest_df.attrs.get("notes", [])
+    cluster_configs = sorted(set(loadtest_df.loc[loadtest_df["level"] == "cluster", "config"]))
+    unpriced = [c for c in cluster_configs if c not in prices_df.index]
+    if unpriced:
+        notes.append(
+            f"{Path(str(loadtest)).name}: cluster rows use configs not in the price table ({', '.join(unpriced)}); "
+            "they are treated as set-up names, not instance types"
+        )
+    return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes)

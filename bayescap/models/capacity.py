@@ -1,0 +1,163 @@
+"""Hierarchical Bayesian Universal Scalability Law: fit load tests, return a DataTree.
+
+Public entry points (see docs/capacity_model.md for the model and the evidence
+behind its choices):
+
+* :func:`fit_capacity` -- load-test frame -> posterior ``xarray.DataTree``.
+* :func:`summarise_capacity`, :func:`diagnostics` -- the numbers the CLI and the
+  report print.
+* :func:`node_capacity_draws` -- per-tier node throughput draws for the simulation.
+* :func:`scale_up_vs_out`, :func:`linear_overpromise`, :func:`efficiency`,
+  :func:`fleet_throughput`, :func:`capacity_curve` -- derived quantities.
+* :func:`detect_ceiling`, :func:`exclude_ceiling_points` -- honest handling of
+  series that hit an external ceiling (a saturated network link).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from bayescap.models.capacity_build import (
+    DEFAULT_LIKELIHOOD,
+    LIKELIHOODS,
+    build_model,
+    compile_model,
+    finalise,
+    sample_compiled,
+)
+from bayescap.models.capacity_data import CapacityDesign, build_design, detect_ceiling, exclude_ceiling_points
+from bayescap.models.capacity_derived import (
+    capacity_curve,
+    derived_quantities,
+    diagnostics,
+    efficiency,
+    fleet_throughput,
+    linear_overpromise,
+    node_capacity_draws,
+    scale_up_vs_out,
+    summarise_capacity,
+)
+from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
+
+__all__ = [
+    "DEFAULT_LIKELIHOOD",
+    "DEFAULT_PRIORS",
+    "LIKELIHOODS",
+    "capacity_curve",
+    "compiled_for",
+    "derived_quantities",
+    "detect_ceiling",
+    "diagnostics",
+    "efficiency",
+    "exclude_ceiling_points",
+    "fit_capacity",
+    "fit_design",
+    "fleet_throughput",
+    "linear_overpromise",
+    "merge_priors",
+    "node_capacity_draws",
+    "scale_up_vs_out",
+    "summarise_capacity",
+]
+
+DEFAULT_SEED = 20261126
+_CACHE_SIZE = 8
+# Compiled models by structure (likelihood, priors, shapes). A pure memo: a hit
+# returns the same compiled log-density a rebuild would, so results never
+# depend on it; it only saves the 5-20 s of numba compilation.
+_COMPILED: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _structure_key(design: CapacityDesign, priors: dict[str, float], likelihood: str) -> tuple:
+    return (
+        likelihood,
+        tuple(sorted(priors.items())),
+        len(design.tiers),
+        len(design.configs),
+        design.n_obs,
+    )
+
+
+def compiled_for(design: CapacityDesign, priors: dict[str, float], likelihood: str = DEFAULT_LIKELIHOOD) -> Any:
+    """The compiled nutpie model for this design's structure, compiling only on the first request.
+
+    Two designs with the same number of tiers, configs and points (and the same
+    priors and likelihood) share one compiled model; their data are swapped in
+    by :func:`bayescap.models.capacity_build.sample_compiled`.
+    """
+    key = _structure_key(design, priors, likelihood)
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        return _COMPILED[key]
+    compiled = compile_model(build_model(design, priors, likelihood))
+    _COMPILED[key] = compiled
+    while len(_COMPILED) > _CACHE_SIZE:
+        _COMPILED.popitem(last=False)
+    return compiled
+
+
+def fit_design(
+    design: CapacityDesign,
+    priors: dict[str, float],
+    *,
+    likelihood: str = DEFAULT_LIKELIHOOD,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = DEFAULT_SEED,
+) -> xr.DataTree:
+    """Sample a prepared design (used by :func:`fit_capacity` and the recovery study)."""
+    compiled = compiled_for(design, priors, likelihood)
+    raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
+    return finalise(raw, design, priors, likelihood, seed=seed)
+
+
+def fit_capacity(
+    loadtest_df: pd.DataFrame,
+    *,
+    priors: Mapping[str, float] | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = DEFAULT_SEED,
+    likelihood: str = DEFAULT_LIKELIHOOD,
+) -> xr.DataTree:
+    """Fit the hierarchical USL to a load-test frame.
+
+    Parameters
+    ----------
+    loadtest_df : DataFrame
+        Columns ``tier, config, n, throughput`` and optionally ``level``
+        (``"node"``: n = cores/workers; ``"cluster"``: n = nodes, throughput =
+        total) and ``repeat``; the contract of ``bayescap.inputs.read_loadtest``.
+        Repeated points at the same n are kept as separate observations.
+    priors : mapping, optional
+        Overrides merged over :data:`DEFAULT_PRIORS` (unknown keys are an error).
+    draws, tune, chains, seed
+        Sampler settings; the same seed gives the same posterior.
+    likelihood : {"student_t", "normal", "lognormal"}
+        Observation model. The default, additive Student-t with a per-config
+        scale, was chosen by LOO and posterior predictive checks on the real
+        benchmarks (docs/capacity_model.md); the others are kept for that comparison.
+
+    Returns
+    -------
+    DataTree
+        Groups ``posterior`` (``sigma``, ``kappa``, ``lam`` on ``config`` with the
+        non-index coord ``config_tier``; ``sigma_cluster``, ``kappa_cluster``,
+        ``lam_cluster`` on ``tier``; plus the hyperparameters), ``sample_stats``,
+        ``observed_data``, ``constant_data``, ``log_likelihood``; ``attrs["priors"]``
+        is the JSON of the priors used and ``attrs["ceilings"]`` the JSON list of
+        series that look capped by an external limit (see :func:`detect_ceiling`).
+    """
+    merged = merge_priors(priors)
+    design = build_design(loadtest_df, merged)
+    tree = fit_design(design, merged, likelihood=likelihood, draws=draws, tune=tune, chains=chains, seed=seed)
+    ceilings = detect_ceiling(loadtest_df)
+    tree.attrs["ceilings"] = ceilings.to_json(orient="records")
+    return tree

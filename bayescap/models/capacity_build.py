@@ -1,0 +1,273 @@
+"""Build, compile and sample the hierarchical USL model (the only PyMC code of the capacity model).
+
+Model (per configuration j of tier t, node level; see docs/capacity_model.md)::
+
+    X_j(N)          = lam_j N / (1 + sigma_j (N - 1) + kappa_j N (N - 1))
+    log(lam_j/s_t)  ~ N(a_t, tau_a,t)                  (centred)
+    logit(sigma_j)  = b_t + tau_b,t * z_j              (non-centred)
+    k_j             ~ N(c_t, tau_c,t);   kappa_j = max(k_j, 0) / n_max,j^2
+    tau ~ Gamma(2, 2 / mean); a lone config in its tier takes the tier mean's prior directly
+    y_i ~ StudentT(nu, X_j(N_i), eps_j * ybar_j * (X_j(N_i) / ybar_j)^p)
+
+and per tier at the cluster level, with nodes m behind a proxy,
+``X(m) = lam'_t m / (1 + sigma'_t (m - 1) + kappa'_t m (m - 1))``.
+
+Every number that comes from the data is a ``pm.Data`` container, so one
+compiled model can be re-used for new data of the same shape
+(``compiled.with_data(**design.arrays)``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from bayescap import dims, usl
+from bayescap.errors import ModelError
+from bayescap.models.capacity_data import CapacityDesign
+
+LIKELIHOODS = ("student_t", "normal", "lognormal")
+DEFAULT_LIKELIHOOD = "student_t"
+OBSERVED = "throughput"
+
+
+def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: str = DEFAULT_LIKELIHOOD):
+    """Return the ``pm.Model`` of the hierarchical USL for this design (nothing is compiled)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if likelihood not in LIKELIHOODS:
+        raise ModelError(f"unknown capacity likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+    p = priors
+    coords = {dims.TIER: list(design.tiers), dims.CONFIG: list(design.configs), dims.OBS: np.arange(design.n_obs)}
+    with pm.Model(coords=coords) as model:
+        d = {k: pm.Data(k, v) for k, v in design.arrays.items()}
+        ct = d["cfg_tier_idx"]
+        # Partial pooling: a config's parameter ~ Normal(tier mean, tier spread). lam and kappa are pinned
+        # well by load tests, so they are centred: the non-centred form (mean + tau * z, with the sum fixed
+        # by the data) is a thin curved ridge that NUTS crosses with 2^8-step trees. sigma is often weakly
+        # identified (near 0, little curvature before the peak), so it is non-centred: the centred form
+        # then has a funnel and diverges (tried on the NGINX table). A lone config in its tier (pool = 0)
+        # has no spread to learn: it takes the marginal prior of the tier mean (tau and z drop out).
+        pool = d["cfg_pooled"]
+
+        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, centred: bool):
+            mu = pm.Normal(f"{name}_mu", centre, mu_sd, dims=dims.TIER)
+            tau = pm.Gamma(f"{name}_tau", alpha=2.0, beta=2.0 / tau_mean, dims=dims.TIER)
+            loc = pt.switch(pool, mu[ct], centre)
+            scale = pt.switch(pool, tau[ct], mu_sd)
+            if centred:
+                return pm.Normal(f"{name}_config", loc, scale, dims=dims.CONFIG)
+            z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims.CONFIG)
+            return pm.Deterministic(f"{name}_config", loc + scale * z, dims=dims.CONFIG)
+
+        loglam = config_level("loglam", 0.0, p["loglam_mu_sd"], p["loglam_tau_mean"], centred=True)
+        lam = pm.Deterministic("lam", pt.exp(d["cfg_log_scale"] + loglam), dims=dims.CONFIG)
+        sigma_logit = config_level(
+            "sigma_logit", p["sigma_logit_mu"], p["sigma_logit_mu_sd"], p["sigma_logit_tau_mean"], centred=False
+        )
+        sigma = pm.Deterministic("sigma", pm.math.invlogit(sigma_logit), dims=dims.CONFIG)
+        kappa_k = config_level(
+            "kappa_scaled", p["kappa_scaled_mu"], p["kappa_scaled_mu_sd"], p["kappa_scaled_tau_mean"], centred=True
+        )
+        kappa_scaled = pm.Deterministic("kappa_scaled", pt.maximum(kappa_k, 0.0), dims=dims.CONFIG)
+        kappa = pm.Deterministic("kappa", kappa_scaled / d["cfg_n_max"] ** 2, dims=dims.CONFIG)
+
+        sc_logit = pm.Normal("sigma_cluster_logit", p["sigma_cluster_logit_mu"], p["sigma_cluster_logit_sd"], dims=dims.TIER)
+        sigma_cluster = pm.Deterministic("sigma_cluster", pm.math.invlogit(sc_logit), dims=dims.TIER)
+        kc_raw = pm.Normal("kappa_cluster_raw", p["kappa_cluster_scaled_mu"], p["kappa_cluster_scaled_sd"], dims=dims.TIER)
+        kappa_cluster = pm.Deterministic("kappa_cluster", pt.maximum(kc_raw, 0.0) / d["cluster_n_ref"] ** 2, dims=dims.TIER)
+        loglam_cluster = pm.Normal("loglam_cluster", 0.0, p["loglam_cluster_sd"], dims=dims.TIER)
+        lam_cluster = pm.Deterministic("lam_cluster", pt.exp(d["cluster_log_scale"] + loglam_cluster), dims=dims.TIER)
+
+        eps = pm.HalfNormal("noise", p["noise_rel_sd"], dims=dims.CONFIG)
+        eps_cluster = pm.HalfNormal("noise_cluster", p["noise_rel_sd"], dims=dims.TIER)
+
+        cl = d["is_cluster"]
+        ci, ti, n = d["cfg_idx"], d["tier_idx"], d["n"]
+        s_pt = pt.switch(cl, sigma_cluster[ti], sigma[ci])
+        k_pt = pt.switch(cl, kappa_cluster[ti], kappa[ci])
+        l_pt = pt.switch(cl, lam_cluster[ti], lam[ci])
+        e_pt = pt.switch(cl, eps_cluster[ti], eps[ci])
+        mu = l_pt * n / (1.0 + s_pt * (n - 1.0) + k_pt * n * (n - 1.0))
+        if likelihood == "lognormal":
+            pm.LogNormal(OBSERVED, mu=pt.log(mu), sigma=e_pt, observed=d["y"], dims=dims.OBS)
+        else:
+            ref = d["noise_ref"]
+            scale = e_pt * ref * (mu / ref) ** p["noise_power"]
+            if likelihood == "normal":
+                pm.Normal(OBSERVED, mu=mu, sigma=scale, observed=d["y"], dims=dims.OBS)
+            else:
+                nu = pm.Gamma("nu", p["nu_alpha"], p["nu_beta"])
+                pm.StudentT(OBSERVED, nu=nu, mu=mu, sigma=scale, observed=d["y"], dims=dims.OBS)
+    return model
+
+
+def compile_model(model) -> Any:
+    """Compile with nutpie's numba backend (seconds); the result can take new data via ``with_data``."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def sample_compiled(
+    compiled: Any,
+    design: CapacityDesign,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    target_accept: float = 0.9,
+    adaptation: str = "low_rank",
+) -> xr.DataTree:
+    """Swap the design's arrays into ``compiled`` and sample; returns nutpie's raw DataTree."""
+    import nutpie
+
+    if draws < 1 or tune < 0 or chains < 1:
+        raise ModelError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
+    # a container the likelihood does not use (noise_ref under lognormal) is not part of the compiled graph
+    known = {var.name for var in compiled.shared_var_keys}
+    model = compiled.with_data(**{k: v for k, v in design.arrays.items() if k in known})
+    return nutpie.sample(
+        model,
+        draws=int(draws),
+        tune=int(tune),
+        chains=int(chains),
+        cores=int(chains),
+        seed=int(seed),
+        progress_bar=False,
+        save_warmup=False,
+        target_accept=target_accept,
+        adaptation=adaptation,
+    )
+
+
+def expected_throughput(posterior: xr.Dataset, design: CapacityDesign) -> xr.DataArray:
+    """Posterior of the USL mean at every observed point, dims (chain, draw, obs)."""
+    a = design.arrays
+    cl = a["is_cluster"].astype(bool)
+    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
+    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
+    clx = xr.DataArray(cl, dims=dims.OBS)
+
+    def pick(node_var: str, cluster_var: str) -> xr.DataArray:
+        node = posterior[node_var].isel({dims.CONFIG: ci}, drop=True)
+        clus = posterior[cluster_var].isel({dims.TIER: ti}, drop=True)
+        return xr.where(clx, clus, node)
+
+    n = xr.DataArray(a["n"], dims=dims.OBS)
+    return usl.throughput(n, pick("sigma", "sigma_cluster"), pick("kappa", "kappa_cluster"), pick("lam", "lam_cluster"))
+
+
+def pointwise_log_likelihood(
+    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str
+) -> xr.DataArray:
+    """log p(y_i | theta) per draw and point, the same density as the PyMC model (for LOO)."""
+    a = design.arrays
+    mu = expected_throughput(posterior, design)
+    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
+    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
+    clx = xr.DataArray(a["is_cluster"].astype(bool), dims=dims.OBS)
+    eps = xr.where(clx, posterior["noise_cluster"].isel({dims.TIER: ti}, drop=True), posterior["noise"].isel({dims.CONFIG: ci}, drop=True))
+    y = xr.DataArray(a["y"], dims=dims.OBS)
+    order = (dims.CHAIN, dims.DRAW, dims.OBS)
+    if likelihood == "lognormal":
+        y_, mu_, eps_ = (x.transpose(*order).values for x in xr.broadcast(y, mu, eps))
+        ll = stats.norm.logpdf(np.log(y_), loc=np.log(mu_), scale=eps_) - np.log(y_)
+    else:
+        ref = xr.DataArray(a["noise_ref"], dims=dims.OBS)
+        scale = eps * ref * (mu / ref) ** priors["noise_power"]
+        y_, mu_, scale_ = (x.transpose(*order).values for x in xr.broadcast(y, mu, scale))
+        if likelihood == "normal":
+            ll = stats.norm.logpdf(y_, loc=mu_, scale=scale_)
+        else:
+            nu = posterior["nu"].transpose(dims.CHAIN, dims.DRAW).values[..., None]
+            ll = stats.t.logpdf(y_, df=nu, loc=mu_, scale=scale_)
+    return xr.DataArray(ll, dims=order, coords={dims.CHAIN: mu[dims.CHAIN].values, dims.DRAW: mu[dims.DRAW].values})
+
+
+def posterior_predictive(
+    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str, *, seed: int
+) -> xr.DataArray:
+    """Replicated throughput per draw and point from the fitted noise model (for PPCs), dims (chain, draw, obs)."""
+    rng = np.random.default_rng(seed)
+    a = design.arrays
+    order = (dims.CHAIN, dims.DRAW, dims.OBS)
+    mu = expected_throughput(posterior, design)
+    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
+    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
+    clx = xr.DataArray(a["is_cluster"].astype(bool), dims=dims.OBS)
+    eps = xr.where(clx, posterior["noise_cluster"].isel({dims.TIER: ti}, drop=True), posterior["noise"].isel({dims.CONFIG: ci}, drop=True))
+    if likelihood == "lognormal":
+        mu_, eps_ = (x.transpose(*order).values for x in xr.broadcast(mu, eps))
+        rep = mu_ * np.exp(eps_ * rng.standard_normal(mu_.shape))
+    else:
+        ref = xr.DataArray(a["noise_ref"], dims=dims.OBS)
+        scale = eps * ref * (mu / ref) ** priors["noise_power"]
+        mu_, scale_ = (x.transpose(*order).values for x in xr.broadcast(mu, scale))
+        if likelihood == "normal":
+            noise = rng.standard_normal(mu_.shape)
+        else:
+            nu = posterior["nu"].transpose(dims.CHAIN, dims.DRAW).values[..., None]
+            noise = rng.standard_t(np.broadcast_to(nu, mu_.shape))
+        rep = mu_ + scale_ * noise
+    return xr.DataArray(rep, dims=order, coords={dims.CHAIN: mu[dims.CHAIN].values, dims.DRAW: mu[dims.DRAW].values})
+
+
+def finalise(
+    raw: xr.DataTree, design: CapacityDesign, priors: dict[str, float], likelihood: str, *, seed: int
+) -> xr.DataTree:
+    """Add observed_data, constant_data, log_likelihood and attrs to nutpie's DataTree (a new tree)."""
+    posterior = raw["posterior"].to_dataset()
+    # a compiled model may be re-used for another dataset of the same shape: label from this design
+    posterior = posterior.assign_coords(
+        {dims.CONFIG: list(design.configs), dims.TIER: list(design.tiers), "config_tier": (dims.CONFIG, list(design.config_tier))}
+    )
+    obs_coords = {
+        dims.OBS: np.arange(design.n_obs),
+        "obs_config": (dims.OBS, list(design.obs_config)),
+        "obs_level": (dims.OBS, list(design.obs_level)),
+        "obs_tier": (dims.OBS, [design.tiers[i] for i in design.arrays["tier_idx"]]),
+    }
+    a = design.arrays
+    observed = xr.Dataset({OBSERVED: (dims.OBS, a["y"])}, coords=obs_coords)
+    constant = xr.Dataset(
+        {
+            "n": (dims.OBS, a["n"]),
+            "repeat": (dims.OBS, np.asarray(design.obs_repeat)),
+            "cfg_n_max": (dims.CONFIG, a["cfg_n_max"]),
+            "cfg_log_scale": (dims.CONFIG, a["cfg_log_scale"]),
+            "cluster_n_ref": (dims.TIER, a["cluster_n_ref"]),
+            "has_cluster_rows": (dims.TIER, np.bincount(a["tier_idx"][a["is_cluster"] == 1], minlength=len(design.tiers)) > 0),
+        },
+        coords={**obs_coords, dims.CONFIG: list(design.configs), dims.TIER: list(design.tiers), "config_tier": (dims.CONFIG, list(design.config_tier))},
+    )
+    ll = pointwise_log_likelihood(posterior, design, priors, likelihood)
+    log_lik = xr.Dataset({OBSERVED: ll}).assign_coords(obs_coords)
+    rep = posterior_predictive(posterior, design, priors, likelihood, seed=seed + 1)
+    stats_ds = raw["sample_stats"].to_dataset()
+    # nutpie's per-draw divergence messages are Python objects, which netCDF cannot store
+    stats_ds = stats_ds[[v for v in stats_ds.data_vars if stats_ds[v].dtype.kind in "biuf"]]
+    groups = {
+        "posterior": posterior,
+        "posterior_predictive": xr.Dataset({OBSERVED: rep}).assign_coords(obs_coords),
+        "sample_stats": stats_ds,
+        "observed_data": observed,
+        "constant_data": constant,
+        "log_likelihood": log_lik,
+    }
+    tree = xr.DataTree.from_dict({k: xr.DataTree(v) for k, v in groups.items()})
+    tree.attrs.update(
+        {
+            "model": "bayescap.capacity",
+            "likelihood": likelihood,
+            "priors": json.dumps(priors, sort_keys=True),
+            "seed": int(seed),
+        }
+    )
+    return tree

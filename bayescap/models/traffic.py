@@ -1,0 +1,518 @@
+"""Traffic model: daily visits with normal-day and event-day regimes, and the intraday peak factor.
+
+Public functions (contracts in docs/architecture.md, formulas in docs/traffic_model.md):
+
+- :func:`fit_traffic` history -> DataTree (posterior, sample_stats, observed_data, constant_data,
+  posterior_predictive)
+- :func:`forecast_traffic` posterior + future event calendar -> Dataset (draw, date) of visits and peak factor
+- :func:`summarise_traffic` posterior -> dict for summary.json
+- :func:`diagnostics` posterior -> divergences, max r-hat, min bulk ESS
+
+Sampling uses nutpie directly (the same sampler ``pm.sample`` picks) so that one compiled model is
+re-used for every history of the same shape; see :mod:`bayescap.models.traffic_model`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescap import dims
+from bayescap.errors import InputError, ModelError
+from bayescap.models.traffic_design import (
+    DAYS_PER_YEAR,
+    TrafficDesign,
+    build_design,
+    event_types_of,
+    fourier_features,
+    occurrence_runs,
+    weekday_yearly_features,
+)
+from bayescap.models.traffic_model import compiled_model
+from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
+from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, merge_options, merge_priors
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "DEFAULT_PRIORS",
+    "diagnostics",
+    "fit_traffic",
+    "forecast_traffic",
+    "summarise_traffic",
+]
+
+KNOT = "knot"
+WEEKDAY = "day_of_week"
+FOURIER = "fourier"
+WEEKDAY_YEARLY = "weekday_x_fourier"
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+LIFT_FLOOR = 0.01  # an intensity-scaled lift never takes a day below 1% of its normal traffic
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+
+
+def fit_traffic(
+    history_df: pd.DataFrame,
+    *,
+    intraday: pd.DataFrame | None = None,
+    options: dict | None = None,
+    priors: dict | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int,
+) -> xr.DataTree:
+    """Fit the traffic model to a daily history (and an intraday series for the peak factor).
+
+    Parameters
+    ----------
+    history_df : the ``read_traffic`` contract: ``date``, ``count``, ``event_<type>`` 0/1 columns,
+        optionally ``competitor_event``; ``attrs["event_types"]``. Missing days are left out, not filled.
+    intraday : ``timestamp``, ``count`` (hourly or finer) for the peak factor; ``None`` uses its prior.
+    options : overrides of :data:`DEFAULT_OPTIONS` (``competitor_events="effect"|"exclude"``, ...).
+    priors : overrides of :data:`DEFAULT_PRIORS`; the merged priors are saved in ``attrs["priors"]``.
+    draws, tune, chains : per-chain posterior draws, tuning steps, chains (run in parallel).
+    seed : seeds the sampler and the peak-factor draws; same seed and data give the same posterior.
+
+    Returns
+    -------
+    DataTree with groups ``posterior`` (chain, draw, ...), ``sample_stats``, ``observed_data`` and
+    ``constant_data`` (dim ``date``) and ``posterior_predictive`` (one-step-ahead replicated counts).
+    """
+    import nutpie
+
+    if draws < 1 or tune < 1 or chains < 1:
+        raise ModelError("draws, tune and chains must all be >= 1")
+    pri = merge_priors(priors)
+    opt = merge_options(options)
+    design = build_design(
+        history_df,
+        competitor_events=str(opt["competitor_events"]),
+        knot_spacing=int(opt["knot_spacing"]),
+        fourier_order=int(opt["fourier_order"]),
+        weekday_yearly_order=int(opt["weekday_yearly_order"]),
+    )
+    t0 = time.perf_counter()
+    compiled = compiled_model(design, pri, ar1=bool(opt["ar1"]))
+    t1 = time.perf_counter()
+    raw = nutpie.sample(
+        compiled,
+        draws=int(draws),
+        tune=int(tune),
+        chains=int(chains),
+        cores=int(chains),
+        seed=int(seed),
+        adaptation=str(opt["adaptation"]),
+        target_accept=float(opt["target_accept"]),
+        progress_bar=False,
+    )
+    t2 = time.perf_counter()
+
+    rng = np.random.default_rng([int(seed), 1])
+    event_dates = set(design.dates[design.data["is_event"] > 0])
+    table = None
+    if intraday is not None:
+        table = daily_bucket_factors(intraday, event_dates)
+    posterior = _posterior_dataset(raw.posterior, design, pri, opt, table, rng)
+    idata = xr.DataTree.from_dict(
+        {
+            "posterior": posterior,
+            "sample_stats": raw.sample_stats.to_dataset(),
+            "observed_data": _observed(design),
+            "constant_data": _constant(design),
+            "posterior_predictive": _replicated(posterior, design, opt, rng),
+        }
+    )
+    idata.attrs.update(
+        {
+            "model": "bayescap.traffic",
+            "priors": json.dumps(pri, sort_keys=True),
+            "options": json.dumps(opt, sort_keys=True),
+            "event_types": json.dumps(list(design.event_types)),
+            "seed": int(seed),
+            "first_date": str(design.dates[0].date()),
+            "last_date": str(design.dates[-1].date()),
+            "compile_seconds": t1 - t0,
+            "sampling_seconds": t2 - t1,
+            "peak_factor_source": "prior" if table is None or table.empty else f"intraday ({len(table)} days)",
+        }
+    )
+    return idata
+
+
+def _flat(da: xr.DataArray) -> np.ndarray:
+    """(chain, draw, ...) values as (chain*draw, ...)."""
+    v = da.transpose(dims.CHAIN, dims.DRAW, ...).values
+    return v.reshape((v.shape[0] * v.shape[1],) + v.shape[2:])
+
+
+def _posterior_dataset(
+    raw: xr.DataTree | xr.Dataset,
+    design: TrafficDesign,
+    pri: dict[str, float],
+    opt: dict,
+    table: pd.DataFrame | None,
+    rng: np.random.Generator,
+) -> xr.Dataset:
+    """Named, derived posterior quantities (knots, weekday effects, lifts) from the sampler's raw draws."""
+    raw = raw.to_dataset() if isinstance(raw, xr.DataTree) else raw
+    n_chain, n_draw = raw.sizes[dims.CHAIN], raw.sizes[dims.DRAW]
+    shape = (n_chain, n_draw)
+    g = {name: _flat(raw[name]) for name in raw.data_vars}
+    S = n_chain * n_draw
+    drift = pri["drift_per_year_sd"] * g["drift_raw"]
+    knots = float(design.data["y_center"]) + g["knots_dev"]
+    level0 = knots[:, 0]
+    w6 = pri["weekday_sd"] * g["weekday_raw"]
+    weekday = np.concatenate([w6, -w6.sum(axis=1, keepdims=True)], axis=1)
+    yearly = pri["yearly_sd"] * g["yearly_raw"]
+    if design.weekday_yearly_order > 0:
+        weekday_yearly = pri["weekday_yearly_sd"] * g["weekday_yearly_raw"]
+    else:
+        weekday_yearly = np.zeros((S, 0))
+    n_types = len(design.event_types)
+    lift_mean = g["lift_mean"][:, :n_types]
+    lift_sd = g["lift_sd"][:, :n_types]
+    slot_type = design.data["slot_type"][: design.n_occ]
+    occ = g["lift_mean"][:, slot_type] + g["lift_sd"][:, slot_type] * g["z_occ"][:, : design.n_occ]
+    sigma_normal = g["sigma_normal"]
+    sigma_event = sigma_normal + g["sigma_event_excess"]
+    nu = pri["nu_min"] + g["nu_excess"]
+
+    def da(values, extra_dims=(), coords=None):
+        values = np.asarray(values).reshape(shape + np.asarray(values).shape[1:])
+        return xr.DataArray(values, dims=(dims.CHAIN, dims.DRAW, *extra_dims), coords=coords)
+
+    types = list(design.event_types)
+    occ_types = [types[j] for j in design.occ_type]
+    data_vars = {
+        "level0": da(level0),
+        "drift": da(drift),
+        "rw_sd": da(g["rw_sd"]),
+        "knots": da(knots, (KNOT,)),
+        "weekday": da(weekday, (WEEKDAY,)),
+        "yearly": da(yearly, (FOURIER,)),
+        "weekday_yearly": da(weekday_yearly, (WEEKDAY_YEARLY,)),
+        "lift_mean": da(lift_mean, (dims.EVENT_TYPE,)),
+        "lift_sd": da(lift_sd, (dims.EVENT_TYPE,)),
+        "event_lift": da(occ, (dims.EVENT,)),
+        "sigma_normal": da(sigma_normal),
+        "sigma_event": da(sigma_event),
+        "nu": da(nu),
+    }
+    if opt["ar1"]:
+        phi = 1.0 / (1.0 + np.exp(-(pri["ar_logit_mean"] + pri["ar_logit_sd"] * g["phi_raw"])))
+        data_vars["phi"] = da(phi)
+    if design.competitor_effect:
+        data_vars["competitor_effect"] = da(g["competitor_effect"])
+    peak = peak_posterior(table, pri, S, rng)
+    data_vars["peak_m"] = da(peak["peak_m"], (dims.REGIME,))
+    data_vars["peak_s"] = da(peak["peak_s"], (dims.REGIME,))
+    data_vars["burst_factor"] = da(peak["burst_factor"])
+    # the per-second peak factor of a typical (median) day of each regime
+    data_vars["peak_factor"] = da((1.0 + np.exp(peak["peak_m"])) * peak["burst_factor"][:, None], (dims.REGIME,))
+    coords = {
+        dims.CHAIN: np.arange(n_chain),
+        dims.DRAW: np.arange(n_draw),
+        KNOT: np.arange(design.n_knots),
+        WEEKDAY: list(WEEKDAY_NAMES),
+        FOURIER: np.arange(2 * design.fourier_order),
+        WEEKDAY_YEARLY: np.arange(12 * design.weekday_yearly_order),
+        dims.EVENT_TYPE: types,
+        dims.EVENT: np.arange(design.n_occ),
+        dims.REGIME: list(dims.REGIMES),
+    }
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds = ds.assign_coords(
+        event_type_of_event=((dims.EVENT,), np.asarray(occ_types, dtype=str)),
+        event_date=((dims.EVENT,), np.asarray(design.occ_first_date, dtype="datetime64[ns]")),
+    )
+    ds.attrs["peak_bucket_seconds"] = float(peak["bucket_seconds"])
+    ds.attrs["peak_days_normal"] = int(peak["n_days"][0])
+    ds.attrs["peak_days_event"] = int(peak["n_days"][1])
+    return ds
+
+
+def _post_arrays(posterior: xr.Dataset) -> dict[str, np.ndarray]:
+    return {name: _flat(posterior[name]) for name in posterior.data_vars}
+
+
+def _log_mean(post: dict[str, np.ndarray], design: TrafficDesign) -> np.ndarray:
+    """Mean log count (draws, days) on the history calendar (the numpy twin of the compiled graph)."""
+    d = design.data
+    ki, w = d["knot_index"], d["knot_weight"]
+    mu = post["knots"][:, ki] * (1.0 - w) + post["knots"][:, ki + 1] * w
+    mu = mu + post["weekday"][:, d["weekday_index"]]
+    mu = mu + post["yearly"] @ d["fourier"].T
+    if design.weekday_yearly_order > 0:
+        mu = mu + post["weekday_yearly"] @ d["weekday_yearly"].T
+    if design.n_occ:
+        occ = np.concatenate([post["event_lift"], np.zeros((post["event_lift"].shape[0], design.n_slots + 1 - design.n_occ))], axis=1)
+        mu = mu + occ[:, d["occ_idx"]].sum(axis=2)
+    if design.competitor_effect:
+        mu = mu - post["competitor_effect"][:, None] * d["competitor"][None, :]
+    return mu
+
+
+def _observed(design: TrafficDesign) -> xr.Dataset:
+    y = np.where(design.data["mask"] > 0, np.exp(design.data["y"]), np.nan)
+    return xr.Dataset({"count": ((dims.DATE,), y)}, coords={dims.DATE: design.dates})
+
+
+def _constant(design: TrafficDesign) -> xr.Dataset:
+    occ_idx = design.data["occ_idx"]
+    types = list(design.event_types)
+    labels = []
+    for t in range(len(design.dates)):
+        labels.append("+".join(types[j] for j in range(len(types)) if occ_idx[t, j] < design.n_slots))
+    return xr.Dataset(
+        {
+            "is_event": ((dims.DATE,), design.data["is_event"] > 0),
+            "in_likelihood": ((dims.DATE,), design.data["mask"] > 0),
+            "competitor_event": ((dims.DATE,), design.data["competitor"] > 0),
+        },
+        coords={dims.DATE: design.dates, "event_type": ((dims.DATE,), np.asarray(labels, dtype=str))},
+    )
+
+
+def _replicated(posterior: xr.Dataset, design: TrafficDesign, opt: dict, rng: np.random.Generator) -> xr.Dataset:
+    """One-step-ahead replicated counts for each history day (posterior predictive check)."""
+    post = _post_arrays(posterior)
+    mu = _log_mean(post, design)
+    y = design.data["y"]
+    resid = y[None, :] - mu
+    S, n = mu.shape
+    scale = np.where(design.data["is_event"][None, :] > 0, post["sigma_event"][:, None], post["sigma_normal"][:, None])
+    noise = rng.standard_t(post["nu"][:, None], size=(S, n)) * scale
+    if opt["ar1"]:
+        prev = np.concatenate([np.zeros((S, 1)), resid[:, :-1]], axis=1) * design.data["prev_mask"][None, :]
+        noise = noise + post["phi"][:, None] * prev
+    rep = np.exp(mu + noise).astype(np.float32)
+    c, dr = posterior.sizes[dims.CHAIN], posterior.sizes[dims.DRAW]
+    return xr.Dataset(
+        {"count": ((dims.CHAIN, dims.DRAW, dims.DATE), rep.reshape(c, dr, n))},
+        coords={dims.CHAIN: posterior[dims.CHAIN].values, dims.DRAW: posterior[dims.DRAW].values, dims.DATE: design.dates},
+    )
+
+
+def _design_for(idata: xr.DataTree, history_df: pd.DataFrame) -> tuple[TrafficDesign, dict, dict]:
+    pri = json.loads(idata.attrs["priors"])
+    opt = json.loads(idata.attrs["options"])
+    design = build_design(
+        history_df,
+        competitor_events=str(opt["competitor_events"]),
+        knot_spacing=int(opt["knot_spacing"]),
+        fourier_order=int(opt["fourier_order"]),
+        weekday_yearly_order=int(opt["weekday_yearly_order"]),
+    )
+    if str(design.dates[0].date()) != idata.attrs["first_date"] or str(design.dates[-1].date()) != idata.attrs["last_date"]:
+        raise ModelError(
+            f"history_df covers {design.dates[0].date()}..{design.dates[-1].date()} but the posterior was fitted to "
+            f"{idata.attrs['first_date']}..{idata.attrs['last_date']}; pass the history the model was fitted on"
+        )
+    return design, pri, opt
+
+
+def forecast_traffic(
+    idata: xr.DataTree,
+    history_df: pd.DataFrame,
+    calendar_df: pd.DataFrame,
+    *,
+    growth_pct_per_month: float | None = None,
+    seed: int,
+) -> xr.Dataset:
+    """Posterior predictive daily visits and peak factors over the future calendar.
+
+    Parameters
+    ----------
+    idata : from :func:`fit_traffic`.
+    history_df : the history the model was fitted on (its last residual starts the AR(1) path).
+    calendar_df : one row per forecast date (after the history): ``date``, ``event_<type>`` 0/1,
+        ``intensity_<type>`` (default 1); optionally ``competitor_event``. A run of consecutive flagged
+        days of one type is one new occurrence, whose log-lift is drawn from its type's population
+        Normal(lift_mean, lift_sd); intensity scales the extra visitors: lift' = 1 + intensity*(lift-1).
+    growth_pct_per_month : replaces the fitted drift of the level after the history (e.g. 5.0 = +5%/month).
+    seed : same seed => same draws; scenarios with different calendars share the random numbers
+        (level path, daily noise, occurrence draws are indexed by day), so per-draw differences are meaningful.
+
+    Returns
+    -------
+    Dataset with dims (draw, date): ``visits``, ``peak_factor``; coords on date ``is_event`` (bool)
+    and ``event_type`` ("" on normal days, types joined by "+").
+    """
+    design, pri, opt = _design_for(idata, history_df)
+    posterior = idata["posterior"].to_dataset()
+    post = _post_arrays(posterior)
+    types = list(design.event_types)
+    cal = calendar_df.copy()
+    if "date" not in cal.columns:
+        raise InputError(None, "calendar column 'date'", "a future calendar with a date column")
+    cal["date"] = pd.to_datetime(cal["date"]).dt.normalize()
+    cal = cal.sort_values("date").reset_index(drop=True)
+    if cal["date"].duplicated().any():
+        raise InputError(None, "calendar column 'date'", "unique forecast dates")
+    last = design.dates[-1]
+    if len(cal) == 0 or cal["date"].iloc[0] <= last:
+        raise InputError(None, "calendar column 'date'", f"forecast dates after the last history date {last.date()}")
+    unknown = [t for t in event_types_of(cal) if t not in types and cal[f"event_{t}"].astype(float).gt(0).any()]
+    if unknown:
+        raise InputError(None, f"calendar column 'event_{unknown[0]}'", f"an event type of the history ({', '.join(types) or 'none'})")
+
+    S = post["knots"].shape[0]
+    H = int((cal["date"].iloc[-1] - last).days)
+    future = pd.date_range(last + pd.Timedelta(days=1), periods=H, freq="D")
+    rng = np.random.default_rng(int(seed))
+    # random numbers drawn in a fixed order and shape (depending only on S, H, number of types) -> common random numbers
+    z_knot = rng.standard_normal((S, H // design.knot_spacing + 3))
+    u_noise = rng.standard_normal((S, H))
+    nu = post["nu"][:, None]
+    chi_nu = rng.gamma(np.broadcast_to(nu / 2.0, (S, H)), 2.0)  # chi-square(nu) per draw, for Student-t draws
+    z_lift = rng.standard_normal((S, H, max(len(types), 1)))
+    z_peak = rng.standard_normal((S, H))
+
+    # level: continue the random walk past the last knot
+    n = len(design.dates)
+    t_all = np.arange(n, n + H)
+    last_knot = design.n_knots - 1
+    need = int(t_all[-1] // design.knot_spacing + 2)
+    extra = max(need - design.n_knots, 0)
+    if growth_pct_per_month is not None and np.isfinite(growth_pct_per_month):
+        if growth_pct_per_month <= -100:
+            raise ModelError("growth_pct_per_month must be > -100")
+        step = np.full(S, np.log1p(growth_pct_per_month / 100.0) * design.knot_spacing / DAYS_PER_MONTH)
+    else:
+        step = post["drift"] * design.knot_spacing / DAYS_PER_YEAR
+    steps = step[:, None] + post["rw_sd"][:, None] * z_knot[:, :extra]
+    knots = np.concatenate([post["knots"], post["knots"][:, last_knot : last_knot + 1] + np.cumsum(steps, axis=1)], axis=1)
+    ki = t_all // design.knot_spacing
+    w = (t_all % design.knot_spacing) / design.knot_spacing
+    mu = knots[:, ki] * (1.0 - w) + knots[:, ki + 1] * w
+    mu = mu + post["weekday"][:, future.day_of_week.to_numpy()]
+    mu = mu + post["yearly"] @ fourier_features(future, design.fourier_order).T
+    if design.weekday_yearly_order > 0:
+        mu = mu + post["weekday_yearly"] @ weekday_yearly_features(future, design.weekday_yearly_order).T
+
+    # events on the calendar (days not on the calendar are normal days)
+    pos = future.get_indexer(cal["date"])
+    is_event = np.zeros(H, dtype=bool)
+    labels = np.full(H, "", dtype=object)
+    for j, typ in enumerate(types):
+        col = f"event_{typ}"
+        flags = np.zeros(H, dtype=bool)
+        intensity = np.ones(H)
+        if col in cal.columns:
+            flags[pos] = cal[col].fillna(0).astype(float).to_numpy() > 0
+        icol = f"intensity_{typ}"
+        if icol in cal.columns:
+            intensity[pos] = cal[icol].fillna(1.0).astype(float).to_numpy()
+        if not flags.any():
+            continue
+        is_event |= flags
+        for first, last_day in occurrence_runs(flags):
+            loglift = post["lift_mean"][:, j] + post["lift_sd"][:, j] * z_lift[:, first, j]
+            for day in range(first, last_day + 1):
+                scaled = 1.0 + intensity[day] * np.expm1(loglift)
+                mu[:, day] += np.log(np.maximum(scaled, LIFT_FLOOR))
+                labels[day] = typ if not labels[day] else f"{labels[day]}+{typ}"
+    if design.competitor_effect and "competitor_event" in cal.columns:
+        comp = np.zeros(H)
+        comp[pos] = cal["competitor_event"].fillna(0).astype(float).to_numpy()
+        mu = mu - post["competitor_effect"][:, None] * comp[None, :]
+
+    # noise: Student-t (nu >= nu_min) with the regime's scale, AR(1) from the last history residual
+    t_draws = u_noise / np.sqrt(chi_nu / nu)
+    scale = np.where(is_event[None, :], post["sigma_event"][:, None], post["sigma_normal"][:, None])
+    eps = t_draws * scale
+    if opt["ar1"]:
+        resid_hist = design.data["y"][None, :] - _log_mean(post, design)
+        observed = np.flatnonzero(design.data["mask"] > 0)
+        last_obs = observed[-1]
+        r = resid_hist[:, last_obs] * post["phi"] ** (n - 1 - last_obs)
+        path = np.empty_like(eps)
+        for h in range(H):
+            r = post["phi"] * r + eps[:, h]
+            path[:, h] = r
+        eps = path
+    visits = np.exp(mu + eps)
+
+    regime = is_event.astype(int)
+    pf = peak_factor_draws(post["peak_m"][:, regime], post["peak_s"][:, regime], post["burst_factor"][:, None], z_peak)
+
+    ds = xr.Dataset(
+        {
+            "visits": ((dims.DRAW, dims.DATE), visits[:, pos]),
+            "peak_factor": ((dims.DRAW, dims.DATE), pf[:, pos]),
+        },
+        coords={
+            dims.DRAW: np.arange(S),
+            dims.DATE: future[pos],
+            "is_event": ((dims.DATE,), is_event[pos]),
+            "event_type": ((dims.DATE,), np.asarray(labels[pos], dtype=str)),
+        },
+    )
+    ds["visits"].attrs.update(units="visits/day", description="posterior predictive daily visits")
+    ds["peak_factor"].attrs.update(description="busiest second / mean second of the day")
+    ds.attrs.update(seed=int(seed), growth_pct_per_month=float("nan") if growth_pct_per_month is None else float(growth_pct_per_month))
+    return ds
+
+
+def _quantiles(x: np.ndarray) -> dict[str, float]:
+    q05, q50, q95 = np.quantile(np.asarray(x, dtype=float).ravel(), [0.05, 0.5, 0.95])
+    return {"median": float(q50), "q05": float(q05), "q95": float(q95)}
+
+
+def summarise_traffic(idata: xr.DataTree) -> dict:
+    """Headline posterior numbers for summary.json (every one a quantile over posterior draws).
+
+    ``event_lift[type]``: multiplicative lift of a *new* occurrence of the type (posterior predictive
+    exp(lift_mean + lift_sd*z), what a forecast uses); ``typical_event_lift[type]``: exp(lift_mean);
+    ``event_noise_sd`` / ``normal_noise_sd``: the log-scale noise scales of the two regimes;
+    ``peak_factor[regime]``: busiest second / mean second on a typical day of the regime.
+    """
+    post = idata["posterior"].to_dataset()
+    rng = np.random.default_rng(int(idata.attrs.get("seed", 0)) + 7)
+    out: dict = {"event_lift": {}, "typical_event_lift": {}}
+    for typ in post[dims.EVENT_TYPE].values.tolist():
+        m = _flat(post["lift_mean"].sel({dims.EVENT_TYPE: typ}))
+        s = _flat(post["lift_sd"].sel({dims.EVENT_TYPE: typ}))
+        out["event_lift"][typ] = _quantiles(np.exp(m + s * rng.standard_normal(m.shape)))
+        out["typical_event_lift"][typ] = _quantiles(np.exp(m))
+    out["event_noise_sd"] = _quantiles(_flat(post["sigma_event"]))
+    out["normal_noise_sd"] = _quantiles(_flat(post["sigma_normal"]))
+    out["nu"] = _quantiles(_flat(post["nu"]))
+    if "phi" in post:
+        out["ar1_phi"] = _quantiles(_flat(post["phi"]))
+    if "competitor_effect" in post:
+        out["competitor_drop"] = _quantiles(1.0 - np.exp(-_flat(post["competitor_effect"])))
+    out["growth_pct_per_month"] = _quantiles(np.expm1(_flat(post["drift"]) / 12.0) * 100.0)
+    out["peak_factor"] = {
+        regime: _quantiles(_flat(post["peak_factor"].sel({dims.REGIME: regime}))) for regime in dims.REGIMES
+    }
+    out["peak_factor_source"] = idata.attrs.get("peak_factor_source", "")
+    return out
+
+
+SAMPLED_VARS = ("level0", "drift", "rw_sd", "knots", "weekday", "yearly", "weekday_yearly", "lift_mean", "lift_sd", "event_lift",
+                "sigma_normal", "sigma_event", "nu", "phi", "competitor_effect")
+
+
+def diagnostics(idata: xr.DataTree) -> dict:
+    """Sampler health: ``divergences`` (count), ``max_r_hat`` (rank-normalised), ``min_ess_bulk``, over the
+    sampled quantities (the exact conjugate peak-factor draws are left out)."""
+    import arviz_stats
+
+    post = idata["posterior"].to_dataset()
+    names = [v for v in SAMPLED_VARS if v in post and post[v].size > 0]
+    sub = post[names]
+    rhat = arviz_stats.rhat(sub)
+    ess = arviz_stats.ess(sub, method="bulk")
+    div = idata["sample_stats"]["diverging"] if "diverging" in idata["sample_stats"] else None
+    return {
+        "divergences": int(div.sum()) if div is not None else 0,
+        "max_r_hat": float(max(float(rhat[v].max()) for v in rhat.data_vars)),
+        "min_ess_bulk": float(min(float(ess[v].min()) for v in ess.data_vars)),
+        "mean_tree_steps": float(idata["sample_stats"]["n_steps"].mean()) if "n_steps" in idata["sample_stats"] else float("nan"),
+    }

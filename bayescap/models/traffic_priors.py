@@ -1,0 +1,96 @@
+"""Default priors and options of the traffic model, documented in one place (see docs/traffic_model.md).
+
+All scales are on the log-count scale unless stated otherwise. A user overrides any key through the
+scenario file's ``[priors] traffic = {...}`` table or ``fit_traffic(priors=...)``; the merged priors are
+saved in the posterior's ``attrs["priors"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from bayescap.errors import ModelError
+
+DEFAULT_PRIORS: dict[str, float] = {
+    # level: a Gaussian random walk on knots every `knot_spacing` days, linearly interpolated between knots
+    "level_sd": 1.0,  # level at the first knot ~ Normal(median log count, level_sd)
+    "drift_per_year_sd": 0.5,  # drift ~ Normal(0, .) in log units per year (0.5 = +-65%/year at 1 sd)
+    "rw_sd_per_knot": 0.1,  # innovation sd per knot step ~ Gamma(2, rate 2/.): mean ., zero-avoiding
+    # seasonality
+    "weekday_sd": 0.5,  # day-of-week effects ~ ZeroSumNormal(.)
+    "weekday_yearly_sd": 0.2,  # weekday x yearly Fourier interaction coefficients ~ Normal(0, .)
+    "yearly_sd": 0.3,  # Fourier coefficients ~ Normal(0, .)
+    # events: log-lift of occurrence e of type j = mu_j + tau_j * z_e
+    "lift_mean_mu": 0.3,  # mu_j ~ Normal(lift_mean_mu, lift_mean_sd): a mild lift a priori (exp(0.3) = 1.35x)
+    "lift_mean_sd": 1.5,  # wide: from a 5% dip to a 30x spike within 2 sd
+    "lift_sd_scale": 0.5,  # tau_j ~ HalfNormal(.): spread of occurrences of one type
+    "competitor_effect_scale": 0.5,  # competitor-day drop ~ HalfNormal(.) (log units, subtracted)
+    # noise: Student-t innovations with nu >= nu_min, separate scales for normal and event days
+    "sigma_normal_scale": 0.3,  # HalfNormal scale
+    "sigma_event_scale": 0.5,  # sigma_event = sigma_normal + HalfNormal(.) excess (event days diverge more)
+    "nu_min": 5.0,  # lower bound of the Student-t degrees of freedom (bounded tails)
+    "nu_excess_mean": 20.0,  # nu - nu_min ~ Exponential(mean = .)
+    "ar_logit_mean": 0.0,  # AR(1) coefficient of the log residual: logit(phi) ~ Normal(ar_logit_mean, ar_logit_sd)
+    "ar_logit_sd": 1.5,  # (phi between 0 and 1: persistence, never explosive)
+    # intraday peak factor (see traffic_peak.py): x = log(bucket peak factor - 1) per day ~ Normal(m_r, s_r)
+    "peak_m0": 0.0,  # prior mean of m_r: bucket peak factor 2 (busiest bucket twice the day's mean)
+    "peak_kappa0": 1.0,  # prior pseudo-days behind peak_m0
+    "peak_a0": 3.0,  # s_r^2 ~ InvGamma(peak_a0, peak_b0): prior median s ~ 0.33
+    "peak_b0": 0.4,
+    "peak_event_shift_mean": 0.3,  # event-day m minus normal-day m, when no event day has intraday data
+    "peak_event_shift_sd": 0.3,
+    "burst_sd": 0.1,  # log-sd of the burst factor (busiest second / busiest bucket's mean second)
+    "burst_hourly_median": 1.25,  # burst factor median for hourly buckets (log-interpolated to 1.0 at 1 s)
+}
+
+DEFAULT_OPTIONS: dict[str, object] = {
+    "competitor_events": "effect",  # "effect" | "exclude"
+    "knot_spacing": 7,  # days between random-walk knots
+    "fourier_order": 4,  # yearly Fourier pairs
+    "weekday_yearly_order": 0,  # Fourier pairs modulating the weekday effects over the year (0 = off)
+    "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
+    "adaptation": "low_rank",  # nutpie mass-matrix adaptation
+    "target_accept": 0.9,
+}
+
+
+def merge_priors(priors: dict | None) -> dict[str, float]:
+    """Defaults overridden by ``priors``; unknown keys are an error that lists the valid ones."""
+    merged = dict(DEFAULT_PRIORS)
+    for key, value in (priors or {}).items():
+        if key not in DEFAULT_PRIORS:
+            raise ModelError(f"unknown traffic prior {key!r}; valid keys: {', '.join(sorted(DEFAULT_PRIORS))}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ModelError(f"traffic prior {key!r} must be a finite number, got {value}")
+        merged[key] = value
+    for key in ("level_sd", "drift_per_year_sd", "rw_sd_per_knot", "weekday_sd", "weekday_yearly_sd", "yearly_sd", "lift_mean_sd",
+                "lift_sd_scale", "competitor_effect_scale", "sigma_normal_scale", "sigma_event_scale",
+                "nu_excess_mean", "ar_logit_sd", "peak_kappa0", "peak_a0", "peak_b0",
+                "peak_event_shift_sd", "burst_sd", "burst_hourly_median"):
+        if merged[key] <= 0:
+            raise ModelError(f"traffic prior {key!r} must be positive, got {merged[key]}")
+    if merged["nu_min"] < 2.5:
+        raise ModelError("traffic prior 'nu_min' must be >= 2.5 so that predictive draws have a finite variance")
+    return merged
+
+
+def merge_options(options: dict | None) -> dict[str, object]:
+    """Defaults overridden by ``options``; unknown keys are an error."""
+    merged = dict(DEFAULT_OPTIONS)
+    for key, value in (options or {}).items():
+        if key not in DEFAULT_OPTIONS:
+            raise ModelError(f"unknown traffic option {key!r}; valid keys: {', '.join(sorted(DEFAULT_OPTIONS))}")
+        merged[key] = value
+    if merged["competitor_events"] not in ("effect", "exclude"):
+        raise ModelError(f"option competitor_events must be 'effect' or 'exclude', got {merged['competitor_events']!r}")
+    if int(merged["weekday_yearly_order"]) < 0 or int(merged["weekday_yearly_order"]) > int(merged["fourier_order"]):
+        raise ModelError("option weekday_yearly_order must be between 0 and fourier_order")
+    if int(merged["knot_spacing"]) < 1 or int(merged["fourier_order"]) < 1:
+        raise ModelError("options knot_spacing and fourier_order must be >= 1")
+    return merged
+
+
+def to_json(d: dict) -> str:
+    return json.dumps(d, sort_keys=True)

@@ -1,0 +1,435 @@
+"""Page 6 (method and assumptions) and the appendix (diagnostics, checks, backtest, versions).
+
+The method page quotes inputs and priors (from ``manifest.json`` and the posteriors' attrs; tagged
+``config``), the appendix quotes the diagnostics in ``summary.json`` (tagged ``stated``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, coverage_ranges
+from bayescap.dims import CONFIG, OBS
+from bayescap.report import layout, style
+from bayescap.report.formatting import fmt_int, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
+from bayescap.report.layout import Column, Doc, Page
+from bayescap.report.pages_models import sample_matrix
+from bayescap.report.run_files import RunFiles
+
+FORMULAS = (
+    (
+        "Throughput of one node with N cores (Universal Scalability Law):",
+        r"$X(N) = \dfrac{\lambda\, N}{1 + \sigma\,(N-1) + \kappa\, N\,(N-1)}, \qquad N^{*} = \sqrt{(1-\sigma)/\kappa}$",
+    ),
+    (
+        "Daily visitors on day t (log scale): trend, weekday, season, event lifts, competitor days:",
+        r"$\log \mathrm{E}[y_t] = \ell_t + w_{\mathrm{weekday}(t)} + s_t + \sum_k \beta_k\, e_{t,k} - \gamma\, c_t$",
+    ),
+    (
+        "Peak demand on tier k (requests per second):",
+        r"$\mathrm{peak}_{t,k} = y_t \times \mathrm{requests\ per\ visit} \times \mathrm{peak\ factor} \times "
+        r"\mathrm{share}_k \times \mathrm{cost\ multiplier}_k \;/\; 86{,}400$",
+    ),
+    (
+        "Servers needed (u = target utilisation; m nodes behind a load balancer):",
+        r"$m_{t,k} = \min\,\{\, m : X_{\mathrm{cluster}}(m)\cdot u \geq \mathrm{peak}_{t,k} \,\}$",
+    ),
+)
+
+MODEL_WORDS = (
+    "Capacity. Each load-tested configuration gets its own contention σ (work that must queue), coherency κ "
+    "(cost of keeping workers in sync) and single-core throughput λ; configurations of one tier share tier-level "
+    "priors, so a sparsely tested configuration borrows strength from its siblings. The same law, with its own "
+    "σ′ and κ′, describes adding nodes behind a load balancer. Because κ > 0 makes throughput fall past N*, a "
+    "demand beyond the best fleet of an instance type is reported as \u201cno fleet suffices\u201d rather than "
+    "as a huge server count.",
+    "Traffic. Daily visitors follow a slowly moving level with weekday and yearly patterns. Event days (for example "
+    "a weekly sale) get a lift per event type, partially pooled across events of that type, and their own, larger "
+    "noise; competitor-event days get an estimated dip. The busiest second of a day is the day's average second "
+    "times a peak factor, estimated separately for event and normal days.",
+    "Decisions. For every posterior draw, day, tier and scenario the simulation turns traffic into peak demand, "
+    "peak demand into servers needed, and servers into cost and runway. Probabilities are shares of draws; intervals "
+    "are quantiles of draws; differences between scenarios are taken draw by draw.",
+)
+
+
+def _flatten(d, prefix: str = "") -> list[tuple[str, object]]:
+    out = []
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.extend(_flatten(v, f"{prefix}{k}." if isinstance(v, dict) else f"{prefix}{k}"))
+        return out
+    return [(prefix.rstrip("."), d)]
+
+
+def _fmt_config(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, (int, float)):
+        return fmt_sig(v, 4) if not float(v).is_integer() else fmt_int(v)
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt_config(x) for x in v)
+    return str(v)
+
+
+def method_page(doc: Doc, files: RunFiles) -> Page:
+    page = doc.new_page("Method and assumptions", "How the numbers are made, from which data, under which assumptions.")
+    for text in MODEL_WORDS:
+        page = layout.paragraph(doc, page, text, gid=layout.STATED)
+    page = layout.heading(doc, page, "What is measured and what is simulated")
+    synthetic = files.summary.get("synthetic") or (files.manifest or {}).get("synthetic")
+    for text in (
+        "Measured: the traffic history (daily visitors, event days), the load tests (throughput at each number of "
+        "cores or nodes) and the instance prices, from the files listed at the end of this section.",
+        "Simulated: everything about the future. Traffic, peak demand, servers, overload risk, cost and runway are "
+        "computed for each posterior draw; the scenario levers (event calendar and intensity, traffic split, "
+        "per-request cost, instance type, fleet policy, cash and burn) are assumptions, not measurements.",
+    ) + (("This run's inputs are synthetic (made up for testing), not measurements.",) if synthetic else ()):
+        page = layout.paragraph(doc, page, text, bullet="\u2022", gid=layout.STATED)
+    page = layout.heading(doc, page, "The models in formulas", min_after_in=1.0)
+    w, h = style.PAGE_SIZE_IN
+    for words, formula in FORMULAS:
+        page = layout.paragraph(
+            doc, page, words, size=style.FONT_SMALL, color=style.MUTED, after_in=0.0, gid=layout.STRUCTURAL
+        )
+        page = doc.ensure(page, 0.45)
+        t = page.fig.text(
+            (style.MARGIN_IN + 0.25) / w,
+            1 - (page.y + 0.05) / h,
+            formula,
+            fontsize=style.FONT_BODY + 1,
+            va="top",
+            gid=layout.FORMULA,
+        )
+        page.y += 0.05 + layout.text_height_in(t) + 0.06
+    page = _assumptions(doc, page, files)
+    page = _priors(doc, page, files)
+    page = _sources(doc, page, files)
+    return page
+
+
+def _assumptions(doc: Doc, page: Page, files: RunFiles) -> Page:
+    scenarios = (files.manifest or {}).get("scenarios") or []
+    if not scenarios:
+        return page
+    page = layout.heading(doc, page, "Scenario assumptions (from the scenario file)", min_after_in=0.8)
+    rows = []
+    for sc in scenarios:
+        fleet = sc.get("fleet") or {}
+        fin = sc.get("finance") or {}
+        rows.append(
+            [
+                str(sc.get("name", "?")),
+                _fmt_config(sc.get("horizon_days")),
+                _fmt_config(sc.get("requests_per_visit")),
+                str(fleet.get("policy", "")),
+                _fmt_config(fleet.get("target_utilisation")),
+                _fmt_config(fleet.get("overload_target")),
+                fmt_usd(fin.get("cash_usd")),
+                fmt_usd(fin.get("monthly_burn_usd")),
+            ]
+        )
+    cols = [
+        Column("scenario", 0.18),
+        Column("horizon (days)", 0.1, "right"),
+        Column("requests per visit", 0.1, "right"),
+        Column("fleet policy", 0.12),
+        Column("target utilisation", 0.12, "right"),
+        Column("overload target", 0.12, "right"),
+        Column("cash", 0.13, "right"),
+        Column("burn per month", 0.13, "right"),
+    ]
+    return layout.table(doc, page, cols, rows, gid=layout.CONFIG)
+
+
+def _priors(doc: Doc, page: Page, files: RunFiles) -> Page:
+    page = layout.heading(doc, page, "Priors used (saved with the posteriors)", min_after_in=0.6)
+    rows = []
+    for model in ("capacity", "traffic"):
+        priors = files.model_attrs(model).get("priors")
+        if isinstance(priors, str):
+            rows.append([model, "(as saved)", priors])
+            continue
+        for key, value in _flatten(priors or {}):
+            rows.append([model, key, _fmt_config(value)])
+    if not rows:
+        return layout.missing_note(doc, page, "posteriors.nc records no priors (attrs 'priors').")
+    half = (len(rows) + 1) // 2  # two rows of priors per table line: short lists, half the height
+    two_up = [rows[i] + (rows[i + half] if i + half < len(rows) else ["", "", ""]) for i in range(half)]
+    cols = [Column("model", 0.09), Column("prior parameter", 0.23), Column("value", 0.18)] * 2
+    return layout.table(doc, page, cols, two_up, gid=layout.CONFIG)
+
+
+def _sources(doc: Doc, page: Page, files: RunFiles) -> Page:
+    run = files.summary.get("run") or {}
+    inputs = run.get("inputs") or (files.manifest or {}).get("inputs") or {}
+    page = layout.heading(doc, page, "Data sources (files and their SHA-256 fingerprints)", min_after_in=0.6)
+    if not inputs:
+        return layout.missing_note(doc, page, "no input files are recorded in summary.json or manifest.json.")
+    rows = [[k, str(v.get("path", "")), str(v.get("sha256", ""))] for k, v in inputs.items() if isinstance(v, dict)]
+    page = layout.table(
+        doc,
+        page,
+        [Column("input", 0.1), Column("file", 0.36), Column("sha256", 0.54, mono=True)],
+        rows,
+        size=style.FONT_TINY,
+    )
+    dates = [
+        (label, run.get(key))
+        for key, label in (
+            ("history_start", "history from"),
+            ("history_end", "history to"),
+            ("start", "forecast from"),
+            ("end", "forecast to"),
+            ("created", "run created"),
+        )
+    ]
+    dates = [f"{label} {v}" for label, v in dates if v]
+    if dates:
+        page = layout.paragraph(doc, page, "Dates: " + "; ".join(dates) + ".", size=style.FONT_SMALL)
+    return page
+
+
+def appendix_pages(doc: Doc, files: RunFiles, status: dict) -> Page:
+    s = files.summary
+    page = doc.new_page(
+        "Appendix: model checks and reproducibility",
+        "For the analyst: sampler diagnostics, posterior predictive checks, the backtest, versions.",
+    )
+    page = layout.paragraph(
+        doc,
+        page,
+        f"R-hat compares independent chains (should be at most {R_HAT_MAX}); effective sample size (ESS) counts "
+        f"independent draws (bulk ESS should be at least {ESS_BULK_MIN}); divergent transitions flag regions the "
+        "sampler could not explore (should be none). Computed with ArviZ (arviz-stats).",
+        size=style.FONT_SMALL,
+    )
+    models = (s.get("checks") or {}).get("models") or {}
+    rows = []
+    for model, d in models.items():
+        bad = [p for p in status["problems"] if p.startswith(f"{model}:")]
+        chains, draws = d.get("chains"), d.get("draws")
+        rows.append(
+            [
+                model,
+                fmt_int(d.get("divergences")),
+                fmt_r_hat(d.get("max_r_hat")),
+                fmt_value(d.get("min_ess_bulk"), "count"),
+                fmt_value(d.get("min_ess_tail"), "count"),
+                f"{fmt_int(chains)} × {fmt_int(draws)}" if chains is not None and draws is not None else "n/a",
+                "FAILED" if bad else "passed",
+            ]
+        )
+    page = layout.heading(doc, page, "Diagnostics per model", min_after_in=0.6)
+    if rows:
+        page = layout.table(
+            doc,
+            page,
+            [
+                Column("model", 0.16),
+                Column("divergences", 0.13, "right"),
+                Column("max R-hat", 0.13, "right"),
+                Column("min bulk ESS", 0.14, "right"),
+                Column("min tail ESS", 0.14, "right"),
+                Column("chains × draws", 0.16, "right"),
+                Column("status", 0.14),
+            ],
+            rows,
+        )
+    else:
+        page = layout.missing_note(doc, page, "summary.json records no diagnostics.")
+    var_rows = []
+    for model, d in models.items():
+        for var, v in (d.get("variables") or {}).items():
+            var_rows.append(
+                [
+                    model,
+                    var,
+                    fmt_r_hat(v.get("max_r_hat")),
+                    fmt_value(v.get("min_ess_bulk"), "count"),
+                    fmt_value(v.get("min_ess_tail"), "count"),
+                ]
+            )
+    if var_rows:
+        page = layout.heading(doc, page, "Diagnostics per variable (worst element)", min_after_in=0.6)
+        page = layout.table(
+            doc,
+            page,
+            [
+                Column("model", 0.2),
+                Column("variable", 0.35),
+                Column("max R-hat", 0.15, "right"),
+                Column("min bulk ESS", 0.15, "right"),
+                Column("min tail ESS", 0.15, "right"),
+            ],
+            var_rows,
+        )
+    skipped = [f"{model}: {', '.join(d['skipped'])}" for model, d in models.items() if d.get("skipped")]
+    if skipped:
+        page = layout.paragraph(
+            doc,
+            page,
+            "Not checked (constant, or a point mass of the model such as a parameter "
+            "that is exactly zero in many draws, where rank diagnostics mean nothing): " + "; ".join(skipped) + ".",
+            size=style.FONT_SMALL,
+            color=style.MUTED,
+        )
+    if status["problems"]:
+        page = layout.heading(doc, page, "Problems found")
+        for p in status["problems"]:
+            page = layout.paragraph(doc, page, p, bullet="\u2022", color=style.DRAFT_RED, after_in=0.0)
+        page.y += 0.1
+    page = _capacity_ppc(doc, page, files)
+    page = _backtest(doc, page, s)
+    page = _versions(doc, page, files)
+    return _all_metrics(doc, page, s)
+
+
+def _all_metrics(doc: Doc, page: Page, summary: dict) -> Page:
+    """Every metric of summary.json (page 1 shows only the key ones)."""
+    from bayescap.report.pages_summary import comparison_tables, differences_table, is_key_metric
+
+    ids = {m for sc in summary.get("scenarios") or [] for m in (sc.get("metrics") or {})}
+    if all(is_key_metric(m) for m in ids):
+        return page
+    page = doc.new_page(
+        "Appendix: all metrics per scenario",
+        "Median, 80% and 95% intervals of every metric in "
+        "summary.json, and the per-draw differences from the baseline (median, 90% interval).",
+    )
+    page = comparison_tables(doc, page, summary)
+    return differences_table(doc, page, summary)
+
+
+def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
+    obs = files.group("capacity", "observed_data")
+    pp = files.group("capacity", "posterior_predictive")
+    page = layout.heading(doc, page, "Posterior predictive check: load tests", min_after_in=3.0)
+    if obs is None or pp is None or not obs.data_vars:
+        return layout.missing_note(doc, page, "posteriors.nc has no capacity posterior predictive draws.")
+    name = next(iter(obs.data_vars))
+    if name not in pp.data_vars:
+        return layout.missing_note(doc, page, f"capacity posterior_predictive lacks '{name}'.")
+    measured = np.asarray(obs[name].values, dtype=float)
+    rep = sample_matrix(pp[name], (OBS,)) if OBS in pp[name].dims else None
+    if rep is None:
+        return layout.missing_note(doc, page, "capacity posterior_predictive has no 'obs' dimension.")
+    lo, med, hi = np.nanquantile(rep, [0.05, 0.5, 0.95], axis=0)
+    page, (ax,) = layout.axes_block(doc, page, 2.7, left_in=2.0, right_in=2.0)
+    configs = np.asarray(obs[CONFIG].values).astype(str) if CONFIG in obs.coords else np.array(["all"] * measured.size)
+    for i, cfg in enumerate(dict.fromkeys(configs)):
+        sel = configs == cfg
+        ax.errorbar(
+            measured[sel],
+            med[sel],
+            yerr=[med[sel] - lo[sel], hi[sel] - med[sel]],
+            fmt="o",
+            ms=3,
+            color=style.scenario_colour(i),
+            elinewidth=0.8,
+            label=cfg,
+        )
+    top = float(np.nanmax([measured.max(), hi.max()])) * 1.3
+    bottom = float(np.nanmin([measured[measured > 0].min(), lo[lo > 0].min()])) / 1.3
+    ax.plot([bottom, top], [bottom, top], color=style.MUTED, lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")  # load tests span orders of magnitude across tiers
+    ax.set_xlim(bottom, top)
+    ax.set_ylim(bottom, top)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}" if v < 1e4 else f"{v / 1e3:,.0f}k"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("measured throughput (req/s, log scale)")
+    ax.set_ylabel("model's prediction (req/s, log scale)")
+    ax.legend(loc="upper left", fontsize=style.FONT_TINY)
+    inside = float(np.mean((measured >= lo) & (measured <= hi)))
+    verdict = (
+        "most measured points lie inside the model's 90% prediction ranges"
+        if inside >= 0.8
+        else "too many measured points fall outside the model's 90% prediction ranges: check the noise model"
+    )
+    return layout.takeaway(doc, page, f"Check: {verdict} (bars: 90% ranges; dashed: perfect agreement).")
+
+
+def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
+    bt = summary.get("backtest")
+    page = layout.heading(doc, page, "Backtest of the traffic forecast", min_after_in=0.6)
+    methods = backtest_methods(bt)
+    if not methods:
+        return layout.missing_note(doc, page, "this run has no backtest (run 'bayescap backtest').")
+    rows = []
+    for name, m in methods.items():
+        rows.append(
+            [
+                name,
+                fmt_sig(m.get("rel_crps")),
+                fmt_sig(m.get("cov80")),
+                fmt_sig(m.get("cov95")),
+                fmt_sig(m.get("mape")),
+                fmt_sig(m.get("seconds")),
+            ]
+        )
+    page = layout.table(
+        doc,
+        page,
+        [
+            Column("method", 0.3),
+            Column("relCRPS (lower is better)", 0.16, "right"),
+            Column("80% coverage", 0.13, "right"),
+            Column("95% coverage", 0.13, "right"),
+            Column("MAPE", 0.13, "right"),
+            Column("seconds", 0.15, "right"),
+        ],
+        rows,
+    )
+    ranges = coverage_ranges(bt)
+    text = "; ".join(f"{k} within {fmt_sig(lo)}\u2013{fmt_sig(hi)}" for k, (lo, hi) in ranges.items())
+    return layout.paragraph(
+        doc,
+        page,
+        f"Stated coverage ranges for bayescap's intervals: {text}. relCRPS: the average "
+        "forecast error over the whole predictive distribution, relative to the mean actual.",
+        size=style.FONT_SMALL,
+        gid=layout.CONFIG,
+    )
+
+
+def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
+    run = files.summary.get("run") or {}
+    page = layout.heading(doc, page, "Reproducibility", min_after_in=0.6)
+    facts = [
+        f"seed {run.get('seed')}" if run.get("seed") is not None else None,
+        f"{fmt_int(run.get('chains'))} chains × {fmt_int(run.get('draws'))} draws after "
+        f"{fmt_int(run.get('tune'))} tuning steps"
+        if run.get("draws") is not None
+        else None,
+    ]
+    facts = [f for f in facts if f]
+    if facts:
+        page = layout.paragraph(doc, page, "Sampling: " + "; ".join(facts) + ".", size=style.FONT_SMALL)
+    versions = run.get("versions") or (files.manifest or {}).get("versions") or {}
+    if versions:
+        items = sorted(versions.items())
+        half = (len(items) + 1) // 2
+        rows = []
+        for i in range(half):
+            right = items[i + half] if i + half < len(items) else ("", "")
+            rows.append([items[i][0], str(items[i][1]), right[0], str(right[1])])
+        page = layout.table(
+            doc,
+            page,
+            [Column("package", 0.25), Column("version", 0.25), Column("package", 0.25), Column("version", 0.25)],
+            rows,
+            size=style.FONT_SMALL,
+        )
+    page = layout.paragraph(
+        doc,
+        page,
+        f"Rebuild this PDF without refitting: bayescap report {files.run_dir}. "
+        f"Diagnostic plots: bayescap diagnose {files.run_dir}.",
+        size=style.FONT_SMALL,
+        color=style.MUTED,
+        gid=layout.STRUCTURAL,
+    )
+    return page

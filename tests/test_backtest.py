@@ -1,0 +1,133 @@
+"""Backtest: CRPS against its closed form, seasonal naive, protocol windows, the runner and the CLI table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayescap.backtest.baselines import seasonal_naive_draws
+from bayescap.backtest.data import peyton_manning_history
+from bayescap.backtest.metrics import crps_from_draws, crps_normal, interval_hits, pooled_metrics
+from bayescap.backtest.protocol import origins
+from bayescap.commands._common import REPO_ROOT
+from bayescap.errors import InputError
+from bayescap.models.traffic_synthetic import SyntheticTruth, simulate_history
+
+PEYTON = REPO_ROOT / "data" / "real" / "traffic" / "traffic_wikipedia_peyton_manning.csv"
+
+
+def test_crps_from_draws_matches_normal_closed_form():
+    rng = np.random.default_rng(0)
+    mu, sigma = 3.0, 2.0
+    y = np.array([-1.0, 2.5, 3.0, 6.0, 12.0])
+    draws = rng.normal(mu, sigma, size=(200_000, 1)) * np.ones((1, y.size))
+    got = crps_from_draws(draws, y)
+    want = crps_normal(mu, sigma, y)
+    np.testing.assert_allclose(got, want, rtol=0.01)
+
+
+def test_crps_of_a_point_forecast_is_absolute_error():
+    draws = np.full((50, 3), 10.0)
+    np.testing.assert_allclose(crps_from_draws(draws, np.array([7.0, 10.0, 14.0])), [3.0, 0.0, 4.0])
+
+
+def test_pooled_metrics_leave_missing_days_out():
+    rng = np.random.default_rng(1)
+    draws = rng.normal(100.0, 10.0, size=(4000, 400))
+    y = rng.normal(100.0, 10.0, size=400)
+    y_missing = y.copy()
+    y_missing[::4] = np.nan
+    m = pooled_metrics([draws], [y_missing])
+    assert m["n_days"] == 300
+    assert 0.74 < m["cov80"] < 0.86 and 0.91 < m["cov95"] < 0.98
+    assert interval_hits(draws, y, 0.8).shape == (400,)
+
+
+def test_seasonal_naive_repeats_a_weekly_series():
+    dates = pd.date_range("2024-01-01", periods=70, freq="D")
+    pattern = np.array([100.0, 120, 130, 125, 110, 60, 50])
+    train = pd.DataFrame({"date": dates, "count": pattern[dates.day_of_week]})
+    test = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=14, freq="D")
+    draws = seasonal_naive_draws(train, test, n_draws=100, seed=1)
+    np.testing.assert_allclose(draws, np.broadcast_to(pattern[test.day_of_week], draws.shape))
+
+
+def test_seasonal_naive_spread_comes_from_weekly_log_changes():
+    rng = np.random.default_rng(2)
+    dates = pd.date_range("2024-01-01", periods=400, freq="D")
+    train = pd.DataFrame({"date": dates, "count": np.exp(8 + rng.normal(0, 0.2, 400))})
+    test = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=7, freq="D")
+    draws = seasonal_naive_draws(train, test, n_draws=4000, seed=3)
+    # a week-on-week log-change of iid N(0, 0.2) noise has sd 0.2 * sqrt(2)
+    assert np.log(draws).std(axis=0).mean() == pytest.approx(0.2 * np.sqrt(2), rel=0.15)
+
+
+def test_origins_are_consecutive_windows_after_730_training_days():
+    df, _ = simulate_history(730 + 112, seed=4)
+    df = df.drop(index=[800, 801]).reset_index(drop=True)  # two missing test days
+    splits = origins(df)
+    assert len(splits) == 4
+    last = df["date"].iloc[-1]
+    assert splits[-1].test_dates[-1] == last
+    for k, o in enumerate(splits):
+        assert len(o.test_dates) == 28
+        assert (o.test_dates[0] - o.train["date"].iloc[-1]).days == 1
+        assert (o.test_dates[0] - o.train["date"].iloc[0]).days == 730
+        if k:
+            assert (o.test_dates[0] - splits[k - 1].test_dates[-1]).days == 1
+    assert int(sum(o.test["count"].isna().sum() for o in splits)) == 2
+    assert list(splits[0].calendar.columns) == ["date", "event_sale"]
+
+
+def test_origins_need_enough_history():
+    df, _ = simulate_history(500, seed=5)
+    with pytest.raises(InputError, match="at least 842 days"):
+        origins(df)
+
+
+def test_peyton_manning_converter():
+    df = peyton_manning_history(PEYTON)
+    assert list(df.columns) == ["date", "count", "event_playoff", "event_superbowl", "event_day_after", "competitor_event"]
+    assert df.attrs["event_types"] == ["playoff", "superbowl", "day_after"]
+    assert df["event_superbowl"].sum() == 2 and df["count"].max() == 379552
+
+
+def test_run_backtest_on_a_short_series(idata_structure_history):
+    """The runner end to end with tiny draws, on a series whose training windows reuse the session's compiled model."""
+    from bayescap.backtest.run import run_backtest
+    from bayescap.commands.backtest import format_table
+
+    df = idata_structure_history
+    result = run_backtest(
+        df, seed=7, draws=100, tune=200, chains=2, methods=("bayescap", "seasonal_naive"),
+        n_windows=2, window_days=7, train_days=140,
+    )
+    for method in ("bayescap", "seasonal_naive"):
+        m = result[method]
+        assert set(m) >= {"rel_crps", "cov80", "cov95", "mape", "seconds"}
+        assert m["n_days"] == 14
+        assert 0 < m["rel_crps"] < 1
+    origins_info = result["bayescap"]["origins"]
+    assert [o["origin"] for o in origins_info] == [0, 1]
+    assert all("max_r_hat" in o and "divergences" in o for o in origins_info)
+    json.dumps(result)  # the --json payload is plain JSON
+    table = format_table(result)
+    assert "bayescap" in table and "seasonal_naive" in table
+
+
+@pytest.fixture(scope="module")
+def idata_structure_history():
+    truth = SyntheticTruth(competitor_drop=0.4, competitor_every_days=14)
+    df, _ = simulate_history(140 + 14, truth=truth, seed=8)
+    return df
+
+
+def test_cli_rejects_unknown_method(tmp_path):
+    from bayescap.cli import main
+
+    path = tmp_path / "t.csv"
+    path.write_text("date,count\n2024-01-01,5\n")
+    assert main(["backtest", str(path), "--methods", "arima"]) == 2

@@ -1,0 +1,103 @@
+"""End to end: `bayescap forecast` on the example with tiny draws (DRAFT expected), reproducibility,
+and summary.json agreeing with the saved draws and with the PDF."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayescap.dims import DRAW, SCENARIO, TIER
+from tests.conftest import REPO
+
+TINY = ["--draws", "10", "--tune", "10", "--chains", "2"]
+
+
+def _forecast(out, *extra):
+    cmd = [sys.executable, "-m", "bayescap", "forecast", "--out", str(out), *TINY, *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    runs = sorted(p for p in out.iterdir() if not p.name.startswith("."))
+    return proc, runs
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    first, _ = _forecast(out)
+    second, runs = _forecast(out)
+    assert len(runs) == 2, "the second run must not overwrite the first"
+    return first, runs
+
+
+def test_run_directory_is_complete(two_runs):
+    _, runs = two_runs
+    for run in runs:
+        for name in ("report.pdf", "summary.json", "posteriors.nc", "simulation.nc", "manifest.json"):
+            assert (run / name).stat().st_size > 0, name
+    assert not [p for p in runs[0].parent.iterdir() if p.name.startswith(".")], "no partial directory left"
+
+
+def test_tiny_draws_give_a_draft_report(two_runs):
+    from pypdf import PdfReader
+
+    proc, runs = two_runs
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["checks"]["ok"] is False
+    assert summary["checks"]["problems"]
+    assert "DRAFT" in proc.stdout
+    pages = [p.extract_text() for p in PdfReader(runs[0] / "report.pdf").pages]
+    assert "DRAFT" in pages[0] and "model checks failed" in pages[0]
+    assert all("DRAFT" in text for text in pages), "every page carries the banner"
+
+
+def test_same_seed_and_inputs_give_identical_summary(two_runs):
+    _, runs = two_runs
+    a, b = ((r / "summary.json").read_text() for r in runs)
+    assert a == b
+
+
+def test_summary_quantiles_equal_those_of_the_saved_draws(two_runs):
+    _, runs = two_runs
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    sim = xr.open_dataset(runs[0] / "simulation.nc", engine="h5netcdf")
+    checked = 0
+    for sc in summary["scenarios"]:
+        for metric, q in sc["metrics"].items():
+            source = q.get("source") or metric
+            if source not in sim:
+                continue
+            da = sim[source].sel({SCENARIO: sc["name"]})
+            if q.get(TIER) is not None:
+                da = da.sel({TIER: q[TIER]})
+            vals = da.values.ravel() if da.dims == (DRAW,) else None
+            if vals is None:
+                continue
+            vals = vals[np.isfinite(vals)]
+            assert np.isclose(np.quantile(vals, 0.5), q["median"], rtol=1e-6), (sc["name"], metric)
+            assert np.isclose(np.quantile(vals, 0.05), q["q05"], rtol=1e-6), (sc["name"], metric)
+            assert np.isclose(np.quantile(vals, 0.95), q["q95"], rtol=1e-6), (sc["name"], metric)
+            checked += 1
+    assert checked >= 3 * len(summary["scenarios"])
+
+
+def test_cli_prints_run_directory_and_key_numbers(two_runs):
+    proc, runs = two_runs
+    assert str(runs[0].name) in proc.stdout or str(runs[1].name) in proc.stdout
+    assert re.search(r"\$[\d,]+", proc.stdout), "the key cost numbers are printed"
+
+
+def test_load_run_returns_one_datatree(two_runs):
+    import bayescap
+
+    _, runs = two_runs
+    tree = bayescap.load_run(runs[0])
+    assert set(tree.children) >= {"capacity", "traffic", "simulation"}
+    assert "sigma" in tree["capacity/posterior"].data_vars
+    assert DRAW in tree["simulation"].dims

@@ -1,0 +1,302 @@
+"""The PDF report, built from synthetic run directories (no model is fitted here).
+
+What matters to the reader: the right pages in the right order, a DRAFT banner on every page
+exactly when a model check failed, every stated number traceable to summary.json, nothing
+drawn on top of anything else, and an earlier report never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import types
+
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
+
+from bayescap.errors import InputError, OutputError
+from bayescap.report import build_report, render_pages
+from bayescap.report.builder import SECTIONS, write_pdf
+from bayescap.report.run_files import read_run
+from bayescap.report.synthetic_run import write_synthetic_run
+from bayescap.report.verify import (
+    TICK,
+    check_run_report,
+    config_sources_of,
+    numbers_in,
+    page_texts,
+    unverified_numbers,
+)
+
+DRAWS = 200
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory, seed):
+    run = write_synthetic_run(tmp_path_factory.mktemp("runs") / "good", seed=seed, draws=DRAWS)
+    files = read_run(run)
+    figs, status = render_pages(files)
+    pdf = run / "report.pdf"
+    write_pdf(figs, pdf, title="test")  # what build_report does; the figures keep the PDF's drawing
+    return types.SimpleNamespace(run=run, files=files, figs=figs, status=status, pdf=pdf)
+
+
+@pytest.fixture(scope="module")
+def draft_run(tmp_path_factory, seed):
+    # the draft run also leaves out the simulation's overload curve: the report then computes it from the draws
+    run = write_synthetic_run(
+        tmp_path_factory.mktemp("runs") / "draft",
+        seed=seed,
+        draws=DRAWS,
+        checks_fail=True,
+        drop=("p_overload_any_event_day",),
+    )
+    files = read_run(run)
+    figs, status = render_pages(files)
+    for fig in figs:
+        page_texts(fig)  # draw once; later reads reuse the drawing
+    return types.SimpleNamespace(run=run, files=files, figs=figs, status=status)
+
+
+def _pdf_pages(path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
+
+
+def _titles(figs) -> list[str]:
+    out = []
+    for fig in figs:
+        big = [t.get_text() for t in fig.texts if t.get_fontsize() >= 15]
+        out.append(big[0])
+    return out
+
+
+def test_pages_follow_the_sections_in_order(good_run):
+    titles = _titles(good_run.figs)
+    firsts = [t for t in titles if not t.endswith("(continued)")]
+    assert firsts == list(SECTIONS)
+    # a section may run over onto continuation pages, but the synthetic run fits each on a page or two
+    assert len(SECTIONS) <= len(titles) <= len(SECTIONS) + 3
+    assert _pdf_pages(good_run.pdf) == len(good_run.figs)
+
+
+def test_passing_run_has_no_draft_banner(good_run):
+    assert good_run.status == {"ok": True, "problems": []}
+    for fig in good_run.figs:
+        assert not any("DRAFT" in text for _, text in page_texts(fig))
+    first = " ".join(text for _, text in page_texts(good_run.figs[0]))
+    assert "Model checks passed" in first
+
+
+def test_failed_checks_make_every_page_a_draft_with_reasons_on_page_one(draft_run):
+    assert not draft_run.status["ok"]
+    for i, fig in enumerate(draft_run.figs, start=1):
+        assert any(text.startswith("DRAFT") for _, text in page_texts(fig)), f"page {i} has no DRAFT banner"
+    first = " ".join(text for _, text in page_texts(draft_run.figs[0]))
+    assert "DRAFT \u2014 model checks failed:" in first
+    for reason in (
+        "capacity: 3 divergent transitions",
+        "capacity: R-hat 1.020 > 1.01",
+        "capacity: effective sample size 310 < 400",
+    ):
+        assert reason in first
+
+
+def test_summary_that_claims_ok_but_holds_failing_diagnostics_is_still_a_draft(tmp_path, seed):
+    run = write_synthetic_run(tmp_path / "liar", seed=seed, draws=DRAWS, checks_fail=True)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["checks"]["ok"], summary["checks"]["problems"] = True, []
+    (run / "summary.json").write_text(json.dumps(summary))
+    from bayescap.report.pages_summary import check_status
+
+    status = check_status(read_run(run))
+    assert not status["ok"]
+    assert "capacity: R-hat 1.020 > 1.01" in status["problems"]
+
+
+def test_every_stated_number_comes_from_summary_json(good_run, draft_run):
+    for r in (good_run, draft_run):
+        assert unverified_numbers(r.figs, r.files.summary, config_sources=config_sources_of(r.run)) == []
+
+
+def test_the_number_check_catches_a_number_that_is_not_in_summary_json(good_run):
+    tampered = json.loads(json.dumps(good_run.files.summary))
+    for sc in tampered["scenarios"]:
+        sc["metrics"]["runway"]["median"] += 7.77  # the PDF now states a runway summary.json does not hold
+    for d in tampered["differences"]:
+        d["metrics"]["runway"]["median"] += 7.77
+    problems = unverified_numbers(good_run.figs, tampered, config_sources=config_sources_of(good_run.run))
+    assert problems
+    assert any("page 1" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("$3,100\u2013$4,800", [3100, 4800]),
+        ("$1.2M and 4.5%", [1.2e6, 4.5]),
+        ("\u22120.25 months", [-0.25]),
+        ("c6i.2xlarge and r_hat", []),
+        ("seed 20261126", [20261126]),
+    ],
+)
+def test_numbers_in_reads_printed_numbers(text, values):
+    assert [n.value for n in numbers_in(text)] == pytest.approx(values)
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
+def test_pdf_text_holds_no_number_that_was_not_drawn_and_checked(good_run, tmp_path):
+    """What a reader's PDF viewer extracts is what the number check saw (nothing un-tagged slipped in)."""
+    for i, fig in enumerate(good_run.figs, start=1):
+        out = tmp_path / f"p{i}.txt"
+        subprocess.run([PDFTOTEXT, "-f", str(i), "-l", str(i), "-layout", str(good_run.pdf), str(out)], check=True)
+        in_pdf = {n.text.replace("\u2212", "-") for n in numbers_in(out.read_text())}
+        drawn = {n.text.replace("\u2212", "-") for _, t in page_texts(fig, draw=False) for n in numbers_in(t)}
+        assert in_pdf <= drawn, f"page {i}: numbers in the PDF that were not drawn as text: {sorted(in_pdf - drawn)}"
+        if i == 1:
+            assert "Scenarios side by side" in out.read_text()
+
+
+def _boxes(fig):
+    from bayescap.report.style import report_style
+
+    with report_style():  # as in the PDF: tick labels are sized by the report's rcParams
+        FigureCanvasAgg(fig)
+        renderer = fig.canvas.get_renderer()
+        fig.draw(renderer)
+        texts = [(t, t.get_window_extent(renderer)) for t in fig.texts if t.get_text().strip()]
+        axes = [(ax, ax.get_tightbbox(renderer)) for ax in fig.axes if ax.get_visible() and ax.axison]
+    return texts, axes, renderer
+
+
+def test_nothing_overlaps_and_everything_is_on_the_page(good_run, draft_run):
+    # every page of the passing run; the first two pages of the draft (the banner and the longer status text)
+    for figs in (good_run.figs, draft_run.figs[:2]):
+        for i, fig in enumerate(figs, start=1):
+            texts, axes, _ = _boxes(fig)
+            w, h = fig.bbox.width, fig.bbox.height
+            for t, b in texts:
+                assert b.x0 >= 0 and b.x1 <= w and b.y0 >= 0 and b.y1 <= h, f"page {i}: {t.get_text()!r} off the page"
+            for j, (t1, b1) in enumerate(texts):
+                for t2, b2 in texts[j + 1 :]:
+                    if t1.get_zorder() != t2.get_zorder():
+                        continue  # the banner text sits on its own red band
+                    inter = b1.intersection(b1, b2)
+                    assert inter is None or inter.width < 1 or inter.height < 1, (
+                        f"page {i}: {t1.get_text()!r} overlaps {t2.get_text()!r}"
+                    )
+                for _ax, ab in axes:
+                    inter = ab.intersection(ab, b1)
+                    assert inter is None or inter.width < 1 or inter.height < 1, (
+                        f"page {i}: chart overlaps text {t1.get_text()!r}"
+                    )
+            for j, (_, a1) in enumerate(axes):
+                for _, a2 in axes[j + 1 :]:
+                    inter = a1.intersection(a1, a2)
+                    assert inter is None or inter.width < 1 or inter.height < 1, f"page {i}: two charts overlap"
+
+
+def test_every_chart_has_units_on_its_axes(good_run):
+    for i, fig in enumerate(good_run.figs, start=1):
+        for ax in fig.axes:
+            if not ax.axison:
+                continue
+            labels = (ax.get_xlabel() + " " + ax.get_ylabel()).strip()
+            assert labels, f"page {i}: a chart without axis labels"
+
+
+def test_page_one_explains_intervals_in_plain_words(good_run):
+    first = " ".join(t for k, t in page_texts(good_run.figs[0]) if k != TICK)
+    assert "90% interval" in first and "90% probability" in first
+    for jargon in ("posterior", "HDI", "ESS", "r_hat", "quantile"):
+        assert jargon not in first, jargon
+
+
+def test_missing_parts_are_named_not_fatal(tmp_path, seed):
+    run = write_synthetic_run(
+        tmp_path / "partial",
+        seed=seed,
+        draws=DRAWS,
+        backtest=False,
+        scale_cost=False,
+        drop=("servers_needed", "runway_months", "traffic/posterior_predictive"),
+    )
+    (run / "manifest.json").unlink()
+    figs, _ = render_pages(read_run(run))
+    text = " ".join(t for f in figs for _, t in page_texts(f))
+    assert "Not shown: simulation.nc has no servers_needed variable." in text
+    assert "Not shown: simulation.nc has no runway_months variable." in text
+    assert "no scale-up vs scale-out comparison" in text
+    assert "this run has no backtest" in text
+    assert "not available (the run saved no replicated traffic)" in text
+
+
+def test_report_needs_a_summary_of_a_known_schema(tmp_path, seed):
+    with pytest.raises(OutputError, match="no summary.json"):
+        build_report(tmp_path)
+    run = write_synthetic_run(tmp_path / "r", seed=seed, draws=DRAWS)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["schema_version"] = 99
+    (run / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(InputError, match="schema_version"):
+        build_report(run)
+
+
+def test_report_command_never_overwrites(tmp_path, seed, capsys):
+    from bayescap.commands import report as report_cmd
+
+    run = write_synthetic_run(tmp_path / "small", seed=seed, draws=60, n_scenarios=1)
+    first = run / "report.pdf"  # the report written by the forecast (its content does not matter here)
+    first.write_bytes(b"%PDF-1.4 the original report")
+    original = hashlib.sha256(first.read_bytes()).hexdigest()
+    args = types.SimpleNamespace(run_dir=run, out=None)
+    assert report_cmd.run(args) == 0
+    assert report_cmd.run(args) == 0
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == 2 and printed[0] != printed[1]
+    for p in printed:
+        assert re.fullmatch(r"report-\d{8}-\d{6}(-\d+)?\.pdf", p.rsplit("/", 1)[-1])
+        assert _pdf_pages(pathlib.Path(p)) >= len(SECTIONS) - 1
+    assert hashlib.sha256(first.read_bytes()).hexdigest() == original
+    assert not list(run.glob(".tmp-*")), "a temporary file was left behind"
+    with pytest.raises(OutputError, match="already exists"):
+        report_cmd.run(types.SimpleNamespace(run_dir=run, out=first))
+
+
+def test_check_run_report_is_the_one_call_for_the_pipeline(good_run):
+    assert check_run_report(good_run.run) == []
+
+
+def test_reporting_never_imports_pymc():
+    code = (
+        "import sys, bayescap.report, bayescap.report.verify, bayescap.commands.report, "
+        "bayescap.commands.diagnose, bayescap.commands.compare; "
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'pymc' or m.startswith('bayescap.models')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_style_does_not_leak_into_the_callers_matplotlib(good_run):
+    import matplotlib as mpl
+
+    from bayescap.report.style import REPORT_RC, report_style
+
+    before = dict(mpl.rcParams)
+    with report_style():
+        assert mpl.rcParams["font.size"] == REPORT_RC["font.size"]
+    assert dict(mpl.rcParams) == before
+
+
+def test_no_text_artist_is_untagged_outside_charts(good_run):
+    """Every text the layout draws says what it is, so the number check knows how to treat it."""
+    for fig in good_run.figs:
+        for t in fig.texts:
+            assert isinstance(t, Text) and t.get_gid() in {"stated", "config", "structural", "formula"}, t.get_text()
