@@ -65,10 +65,10 @@ class LoadTestTruth:
         default_factory=lambda: (
             ConfigTruth("static", "c6i.xlarge", "node", 0.04, 0.0008, 1400.0, (1, 2, 3, 4)),
             ConfigTruth("static", "c6i.2xlarge", "node", 0.05, 0.0010, 1350.0, (1, 2, 4, 6, 8)),
-            ConfigTruth("app", "c6i.2xlarge", "node", 0.06, 0.0025, 20.0, (1, 2, 4, 6, 8)),
-            ConfigTruth("app", "c6i.4xlarge", "node", 0.07, 0.0022, 19.0, (1, 2, 4, 8, 12, 16)),
+            ConfigTruth("app", "c6i.2xlarge", "node", 0.06, 0.0025, 40.0, (1, 2, 4, 6, 8)),
+            ConfigTruth("app", "c6i.4xlarge", "node", 0.07, 0.0022, 38.0, (1, 2, 4, 8, 12, 16)),
             # scale-out: nodes of c6i.2xlarge behind the load balancer, sharing one database
-            ConfigTruth("app", "c6i.2xlarge", "cluster", 0.03, 0.0005, 0.0, (1, 2, 3, 4)),
+            ConfigTruth("app", "c6i.2xlarge", "cluster", 0.03, 0.0005, 0.0, (1, 2, 3, 4, 6)),
         )
     )
 

@@ -24,6 +24,10 @@ from bayescap.dims import DATE, DRAW, SCENARIO
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
 DEFAULT_SEED = 20261126
+# summary.json keeps 6 significant digits: far more than the PDF prints, and few enough that the
+# last-bit noise of multi-threaded floating point never changes a stored number between runs.
+SUMMARY_DIGITS = 6
+HOURS_PER_MONTH = 730.0
 PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy", "pandas", "xarray", "matplotlib")
 
 
@@ -57,18 +61,13 @@ def _input_record(paths: dict[str, Path | None]) -> dict:
 
 
 def load_inputs(opts: RunOptions) -> dict:
-    """Read and cross-validate every input (raises InputError with file/row/expected)."""
-    from bayescap.inputs.loadtest import read_loadtest
-    from bayescap.inputs.prices import read_prices
-    from bayescap.inputs.scenario import read_scenarios
-    from bayescap.inputs.traffic import read_intraday, read_traffic
+    """Read and cross-validate every input, exactly as `bayescap check` does (raises InputError)."""
+    from bayescap.inputs.bundle import read_inputs
 
-    traffic = read_traffic(opts.traffic)
-    loadtest = read_loadtest(opts.loadtest)
-    prices = read_prices(opts.prices)
-    intraday = read_intraday(opts.intraday) if opts.intraday is not None else None
-    scenarios = read_scenarios(opts.scenario, loadtest=loadtest, prices=prices, traffic=traffic)
-    return {"traffic": traffic, "loadtest": loadtest, "prices": prices, "intraday": intraday, "scenarios": scenarios}
+    got = read_inputs(
+        scenario=opts.scenario, traffic=opts.traffic, loadtest=opts.loadtest, prices=opts.prices, intraday=opts.intraday
+    )
+    return got._asdict()
 
 
 def _recent(history, days: int | None):
@@ -87,8 +86,15 @@ def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     base = inputs["scenarios"][0]
     priors = base.priors or {}
     t0 = time.perf_counter()
+    # The capacity model is cheap to sample but its kappa posterior sits against a boundary at 0
+    # (pure contention), which mixes slowly: it gets twice the chains and twice the tuning.
     capacity = fit_capacity(
-        inputs["loadtest"], priors=priors.get("capacity"), draws=opts.draws, tune=opts.tune, chains=opts.chains, seed=seed
+        inputs["loadtest"],
+        priors=priors.get("capacity"),
+        draws=opts.draws,
+        tune=2 * opts.tune,
+        chains=2 * opts.chains,
+        seed=seed,
     )
     log(f"  capacity model fitted in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
@@ -127,24 +133,95 @@ def scenario_draws(inputs: dict, fits: dict, seed: int) -> tuple[xr.Dataset, xr.
         capacity_list.append(cap)
     names = [sc.name for sc in inputs["scenarios"]]
     n = min(t.sizes[DRAW] for t in traffic_list + capacity_list)
-    traffic = xr.concat([t.isel({DRAW: slice(0, n)}) for t in traffic_list], dim=SCENARIO, join="outer")
-    capacity = xr.concat([c.isel({DRAW: slice(0, n)}) for c in capacity_list], dim=SCENARIO, join="outer")
+    traffic = xr.concat([_thin(t, n) for t in traffic_list], dim=SCENARIO, join="outer")
+    capacity = xr.concat([_thin(c, n) for c in capacity_list], dim=SCENARIO, join="outer")
     traffic = traffic.assign_coords({SCENARIO: names})
     capacity = capacity.assign_coords({SCENARIO: names})
     return traffic, capacity
 
 
+# Posterior quantities the report states (directly or through derived numbers). Divergences and
+# R-hat are checked over every sampled parameter; the ESS threshold applies to these, as the report
+# promises ("ESS_bulk < 400 on a reported quantity"). The ESS of every sampled parameter is kept too.
+REPORTED_VARS = {
+    "capacity": ("sigma", "lam", "sigma_cluster", "lam_cluster"),
+    "traffic": ("lift_mean", "event_lift", "sigma_normal", "sigma_event", "nu", "phi", "competitor_effect", "drift"),
+}
+
+
+def _with_reported_ess(diag: dict, idata: xr.DataTree, model: str) -> dict:
+    from arviz_stats import ess
+
+    post = idata["posterior"].to_dataset()
+    names = [v for v in REPORTED_VARS[model] if v in post and post[v].size > 0]
+    out = dict(diag)
+    out["min_ess_bulk_all_sampled"] = diag.get("min_ess_bulk")
+    if names:
+        e = ess(post[names], method="bulk")
+        out["min_ess_bulk"] = float(np.nanmin([float(e[v].min(skipna=True)) for v in names]))
+        out["ess_vars"] = names
+    return out
+
+
+def scale_cost_rows(capacity: xr.DataTree, scenario, prices) -> list[dict]:
+    """Scale up or out? Posterior cost per 1,000 req/s (USD/month) of 4 small vs 1 large node, per tier.
+
+    Both options have the same vCPUs (4 x <family>.large vs 1 x <family>.2xlarge of the tier's
+    instance family); the small fleet pays the scale-out contention (sigma', kappa'), the large node
+    the scale-up contention of its cores.
+    """
+    from bayescap.models.capacity import scale_up_vs_out
+
+    rows = []
+    for tier in scenario.tiers:
+        family = tier.instance_type.split(".")[0]
+        options = ((f"{family}.large", 4), (f"{family}.2xlarge", 1))
+        if any(name not in prices.index for name, _ in options):
+            continue
+        ds = scale_up_vs_out(capacity, prices, tier=tier.name, options=options, config=tier.config)
+        per_month = ds["usd_per_hour_per_1000_rps"] * HOURS_PER_MONTH
+        labels = {0: "4 small nodes (scale out)", 1: "1 node 4x larger (scale up)"}
+        for i, (name, nodes) in enumerate(options):
+            v = per_month.isel(option=i).values.ravel()
+            rows.append(
+                {
+                    "tier": tier.name,
+                    "option": f"{labels[i]}: {nodes} x {name}",
+                    "unit": "USD/month",
+                    "usd_per_1000_rps": {
+                        "median": float(np.median(v)),
+                        "q05": float(np.quantile(v, 0.05)),
+                        "q95": float(np.quantile(v, 0.95)),
+                    },
+                    "p_cheapest": float(ds["is_cheapest"].isel(option=i).mean()),
+                }
+            )
+    return rows
+
+
+def _thin(ds: xr.Dataset, n: int) -> xr.Dataset:
+    """Keep ``n`` evenly spaced draws (from every chain alike), renumbered 0..n-1.
+
+    The two posteriors are independent, so pairing traffic draw i with capacity draw i is a valid
+    joint draw; thinning evenly keeps every chain represented.
+    """
+    idx = np.linspace(0, ds.sizes[DRAW] - 1, n).round().astype(int)
+    return ds.isel({DRAW: idx}).assign_coords({DRAW: np.arange(n)})
+
+
 def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) -> Path:
     """Run the whole job; returns the completed run directory."""
-    from bayescap.checks import diagnostics_from_idata, model_checks
+    from bayescap.checks import model_checks
+    from bayescap.models.capacity import diagnostics as capacity_diagnostics
     from bayescap.models.capacity import summarise_capacity
+    from bayescap.models.traffic import diagnostics as traffic_diagnostics
     from bayescap.models.traffic import summarise_traffic
     from bayescap.report import build_report
     from bayescap.simulate import risk_statements, simulate, summarise
 
     t_start = time.perf_counter()
     inputs = load_inputs(opts)
-    for note in inputs["traffic"].attrs.get("notes", []):
+    for note in inputs["notes"]:
         log(f"note: {note}")
     scenarios = inputs["scenarios"]
     seed = opts.seed if opts.seed is not None else (scenarios[0].seed or DEFAULT_SEED)
@@ -155,8 +232,9 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     sim = simulate(traffic_draws, capacity_draws, scenarios, inputs["prices"])
 
     diagnostics = {
-        "capacity": diagnostics_from_idata(fits["capacity"]),
-        "traffic": diagnostics_from_idata(fits["traffic"]),
+        # each model knows which of its quantities are sampled (and which are exact or pinned at a bound)
+        "capacity": _with_reported_ess(capacity_diagnostics(fits["capacity"]), fits["capacity"], "capacity"),
+        "traffic": _with_reported_ess(traffic_diagnostics(fits["traffic"]), fits["traffic"], "traffic"),
     }
     checks = model_checks(diagnostics, None)
     summary = summarise(sim, scenarios)
@@ -165,6 +243,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     summary["checks"] = {**checks, "models": diagnostics}
     summary["capacity"] = summarise_capacity(fits["capacity"])
     summary["traffic"] = summarise_traffic(fits["traffic"])
+    summary["scale_cost"] = scale_cost_rows(fits["capacity"], scenarios[0], inputs["prices"])
     summary.setdefault("backtest", None)
     input_paths = {
         "traffic": opts.traffic,
@@ -211,7 +290,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         posteriors.attrs = {"seed": seed, "bayescap_version": __version__}
         write_datatree(tmp / "posteriors.nc", posteriors)
         write_datatree(tmp / "simulation.nc", xr.DataTree(sim))
-        write_json(tmp / "summary.json", summary)
+        write_json(tmp / "summary.json", round_significant(summary, SUMMARY_DIGITS))
         manifest["run_name"] = final[0].name
         write_json(tmp / "manifest.json", manifest)
         build_report(tmp)
@@ -223,6 +302,19 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     for st in summary["statements"]:
         log(f"- [{st['scenario']}] {st['text']}")
     return run_dir
+
+
+def round_significant(obj, digits: int):
+    """A copy of ``obj`` (nested dicts/lists) with every float rounded to ``digits`` significant digits."""
+    if isinstance(obj, float):
+        if not np.isfinite(obj) or obj == 0.0:
+            return obj
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: round_significant(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_significant(v, digits) for v in obj]
+    return obj
 
 
 def _scenario_dict(sc) -> dict:

@@ -1,8 +1,8 @@
 """Capacity model on the real benchmarks: one fit per session (one compile), several checks.
 
 The session fit puts specsdm91, raytracer, cisco and the NGINX HTTP table (one
-config per response size) in one load-test frame, one tier each: tiers do not
-share parameters, so this equals four separate fits but compiles once.
+config per response size) in one load-test frame, one tier each. Tiers share no parameters except the Student-t
+degrees of freedom, so this is close to four separate fits but compiles once.
 """
 
 from __future__ import annotations
@@ -27,11 +27,35 @@ TUNE = 1000
 SMALL = 150  # draws/tune for wiring tests (CLI, reproducibility)
 
 
+CLUSTER_TRUTH = {"sigma": 0.08, "kappa": 0.001}
+
+
+def _cluster_tier(seed: int) -> pd.DataFrame:
+    """Synthetic tier 'app': a per-core curve (node rows) and a 1-16 node cluster curve, 1% noise."""
+    rng = np.random.default_rng(seed)
+    cores = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    nodes = np.array([1.0, 2.0, 4.0, 8.0, 12.0, 16.0])
+    node_y = usl.throughput(cores, 0.05, 0.002, 500.0) * (1 + 0.01 * rng.standard_normal(cores.size))
+    one_node = float(usl.throughput(4.0, 0.05, 0.002, 500.0))
+    clus_y = usl.throughput(nodes, CLUSTER_TRUTH["sigma"], CLUSTER_TRUTH["kappa"], one_node)
+    clus_y = clus_y * (1 + 0.01 * rng.standard_normal(nodes.size))
+    return pd.DataFrame(
+        {
+            "tier": "app",
+            "config": "m.xlarge",
+            "level": ["node"] * cores.size + ["cluster"] * nodes.size,
+            "n": np.concatenate([cores, nodes]),
+            "throughput": np.concatenate([node_y, clus_y]),
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def real_frame() -> pd.DataFrame:
+    """The real benchmarks: one tier each, NGINX as one hierarchy (plateau past its first point dropped)."""
     ng = nginx_frame()
     ng = cap.exclude_ceiling_points(ng, cap.detect_ceiling(ng))
-    return pd.concat([usl_benchmarks_frame(), ng], ignore_index=True)
+    return pd.concat([usl_benchmarks_frame(), ng], ignore_index=True).assign(level="node")
 
 
 @pytest.fixture(scope="session")
@@ -128,9 +152,8 @@ def test_tree_layout_and_priors_saved(real_fit):
     assert set(real_fit.children) >= {"posterior", "sample_stats", "observed_data", "constant_data", "log_likelihood"}
     assert json.loads(real_fit.attrs["priors"]) == cap.DEFAULT_PRIORS
     # no cluster rows: sigma', kappa' follow the documented prior (small contention)
-    sc = post["sigma_cluster"].values
+    sc = post["sigma_cluster"].sel({dims.TIER: "cisco"}).values
     assert 0.005 < np.median(sc) < 0.05
-    assert not bool(real_fit["constant_data"]["has_cluster_rows"].any())
 
 
 @pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto:UserWarning")
@@ -223,37 +246,28 @@ def test_cli_prints_and_writes_json(real_frame, tmp_path, capsys, seed):
     text = capsys.readouterr().out
     assert "specsdm91:" in text and "divergences" in text and "max r_hat" in text
     payload = json.loads(out.read_text())
-    assert set(payload) == {*real_frame["config"].unique(), "diagnostics"}
+    assert set(payload) == {*real_frame["config"].unique(), "diagnostics"}  # config names are unique here
     assert set(payload["raytracer"]) >= {"sigma", "kappa", "lam", "n_star", "x_max"}
     assert set(payload["specsdm91"]["lam"]) == {"median", "q05", "q95"}
     assert set(payload["diagnostics"]) == {"divergences", "max_r_hat", "min_ess_bulk"}
     assert payload["raytracer"]["n_star"]["q95"] is None  # JSON null, never Infinity
 
 
+
+
 def test_cluster_rows_identify_scale_out(seed):
-    """A tier with a node curve and a cluster curve: sigma', kappa' are learnt from the cluster rows."""
-    rng = np.random.default_rng(seed)
-    cores = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    nodes = np.array([1.0, 2.0, 4.0, 8.0, 12.0, 16.0])
-    node_y = usl.throughput(cores, 0.05, 0.002, 500.0) * (1 + 0.01 * rng.standard_normal(cores.size))
-    true_sc, true_kc = 0.08, 0.001
-    one_node = float(usl.throughput(4.0, 0.05, 0.002, 500.0))
-    clus_y = usl.throughput(nodes, true_sc, true_kc, one_node) * (1 + 0.01 * rng.standard_normal(nodes.size))
-    df = pd.DataFrame(
-        {
-            "tier": ["app"] * (cores.size + nodes.size) + ["static"] * 4,
-            "config": ["m.xlarge"] * (cores.size + nodes.size) + ["s"] * 4,
-            "level": ["node"] * cores.size + ["cluster"] * nodes.size + ["node"] * 4,
-            "n": np.concatenate([cores, nodes, [1.0, 2.0, 4.0, 8.0]]),
-            "throughput": np.concatenate([node_y, clus_y, [100.0, 195.0, 370.0, 690.0]]),
-        }
-    )
-    tree = cap.fit_capacity(df, draws=500, tune=500, seed=seed)
+    """A tier with a node curve and a cluster curve: sigma', kappa' are learnt from the cluster rows.
+
+    A separate fit (a second compile): with the real benchmarks in the same fit, the shared
+    Student-t degrees of freedom couple this near-noise-free synthetic tier to them and slow mixing.
+    """
+    static = pd.DataFrame({"tier": "static", "config": "s", "level": "node", "n": [1.0, 2.0, 4.0, 8.0], "throughput": [100.0, 195.0, 370.0, 690.0]})
+    tree = cap.fit_capacity(pd.concat([_cluster_tier(seed), static], ignore_index=True), draws=500, tune=500, seed=seed)
     post = tree["posterior"].to_dataset()
     sc = post["sigma_cluster"].sel({dims.TIER: "app"}).values.ravel()
     kc = post["kappa_cluster"].sel({dims.TIER: "app"}).values.ravel()
-    assert np.quantile(sc, 0.05) <= true_sc <= np.quantile(sc, 0.95)
-    assert np.quantile(kc, 0.05) <= true_kc <= np.quantile(kc, 0.95)
+    assert np.quantile(sc, 0.05) <= CLUSTER_TRUTH["sigma"] <= np.quantile(sc, 0.95)
+    assert np.quantile(kc, 0.05) <= CLUSTER_TRUTH["kappa"] <= np.quantile(kc, 0.95)
     # the tier without cluster rows keeps the small-contention prior
     assert np.median(post["sigma_cluster"].sel({dims.TIER: "static"}).values) < 0.05
     assert tree["constant_data"]["has_cluster_rows"].values.tolist() == [True, False]

@@ -76,3 +76,12 @@ def test_detect_ceiling_only_flags_flat_tails():
     assert found["n_from"].tolist() == [8.0]
     kept = exclude_ceiling_points(flat, found)
     assert kept["n"].tolist() == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_config_name_in_two_tiers_gets_a_tier_label():
+    df = pd.concat([_frame(), _frame(tier=["api"] * 4), _frame(config=["b"] * 4)], ignore_index=True)
+    d = build_design(df, merge_priors())
+    assert d.configs == ("web/a", "api/a", "b")
+    assert d.config_name == ("a", "a", "b")
+    assert d.arrays["cfg_idx"].tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert d.obs_config[:5] == ("web/a",) * 4 + ("api/a",)

@@ -80,9 +80,9 @@ def test_summary_quantiles_equal_those_of_the_saved_draws(two_runs):
             if vals is None:
                 continue
             vals = vals[np.isfinite(vals)]
-            assert np.isclose(np.quantile(vals, 0.5), q["median"], rtol=1e-6), (sc["name"], metric)
-            assert np.isclose(np.quantile(vals, 0.05), q["q05"], rtol=1e-6), (sc["name"], metric)
-            assert np.isclose(np.quantile(vals, 0.95), q["q95"], rtol=1e-6), (sc["name"], metric)
+            assert np.isclose(np.quantile(vals, 0.5), q["median"], rtol=1e-5), (sc["name"], metric)
+            assert np.isclose(np.quantile(vals, 0.05), q["q05"], rtol=1e-5), (sc["name"], metric)
+            assert np.isclose(np.quantile(vals, 0.95), q["q95"], rtol=1e-5), (sc["name"], metric)
             checked += 1
     assert checked >= 3 * len(summary["scenarios"])
 

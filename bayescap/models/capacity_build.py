@@ -122,7 +122,7 @@ def sample_compiled(
     tune: int,
     chains: int,
     seed: int,
-    target_accept: float = 0.9,
+    target_accept: float = 0.98,
     adaptation: str = "low_rank",
 ) -> xr.DataTree:
     """Swap the design's arrays into ``compiled`` and sample; returns nutpie's raw DataTree."""
@@ -226,7 +226,12 @@ def finalise(
     posterior = raw["posterior"].to_dataset()
     # a compiled model may be re-used for another dataset of the same shape: label from this design
     posterior = posterior.assign_coords(
-        {dims.CONFIG: list(design.configs), dims.TIER: list(design.tiers), "config_tier": (dims.CONFIG, list(design.config_tier))}
+        {
+            dims.CONFIG: list(design.configs),
+            dims.TIER: list(design.tiers),
+            "config_tier": (dims.CONFIG, list(design.config_tier)),
+            "config_name": (dims.CONFIG, list(design.config_name)),
+        }
     )
     obs_coords = {
         dims.OBS: np.arange(design.n_obs),

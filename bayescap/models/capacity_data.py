@@ -28,8 +28,9 @@ class CapacityDesign:
     """
 
     tiers: tuple[str, ...]
-    configs: tuple[str, ...]
+    configs: tuple[str, ...]  # unique labels: the config name, or "tier/config" if the name is in several tiers
     config_tier: tuple[str, ...]
+    config_name: tuple[str, ...]  # the config as written in the load test
     obs_config: tuple[str, ...]  # config name of each row (cluster rows too)
     obs_level: tuple[str, ...]
     obs_repeat: np.ndarray
@@ -87,34 +88,37 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
     tiers = tuple(dict.fromkeys(data["tier"]))
     node = data[data["level"] == "node"]
     pairs = list(dict.fromkeys(zip(node["tier"], node["config"])))
-    configs = tuple(c for _, c in pairs)
-    if len(set(configs)) != len(configs):
-        dup = sorted({c for c in configs if configs.count(c) > 1})
-        raise InputError(df.attrs.get("path"), "column 'config'", f"each config in one tier only; {dup} appear in several tiers")
+    names = [c for _, c in pairs]
+    # config labels must be unique: a name tested in several tiers (the same instance type serving
+    # two tiers) is labelled "tier/config"; a name used in one tier keeps its plain name
+    configs = tuple(c if names.count(c) == 1 else f"{t}/{c}" for t, c in pairs)
     config_tier = tuple(t for t, _ in pairs)
     tier_pos = {t: i for i, t in enumerate(tiers)}
-    cfg_pos = {c: i for i, c in enumerate(configs)}
+    cfg_pos = {pair: i for i, pair in enumerate(pairs)}
 
     y = data["throughput"].to_numpy(float)
     n = data["n"].to_numpy(float)
     is_cluster = (data["level"] == "cluster").to_numpy()
     tier_idx = data["tier"].map(tier_pos).to_numpy(np.int64)
-    cfg_idx = np.array([cfg_pos.get(c, 0) if not cl else 0 for c, cl in zip(data["config"], is_cluster)], np.int64)
+    cfg_idx = np.array(
+        [0 if cl else cfg_pos[(t, c)] for t, c, cl in zip(data["tier"], data["config"], is_cluster)], np.int64
+    )
 
     # noise reference: mean throughput of the row's group (node rows of a config, cluster rows of a tier)
-    group = np.where(is_cluster, "cluster|" + data["tier"], "node|" + data["config"])
+    group = np.where(is_cluster, "cluster|" + data["tier"], "node|" + data["tier"] + "|" + data["config"])
     noise_ref = pd.Series(y).groupby(group).transform("mean").to_numpy(float)
 
     per_unit = pd.Series(y / n)
-    best_per_unit = per_unit[~is_cluster].groupby(data["config"][~is_cluster]).max()
-    n_max = data[~is_cluster].groupby("config")["n"].max()
+    node_rows = data[~is_cluster]
+    best_per_unit = per_unit[~is_cluster].groupby([node_rows["tier"], node_rows["config"]]).max()
+    n_max = node_rows.groupby(["tier", "config"])["n"].max()
     tier_log_scale = np.zeros(len(tiers))
     for t, i in tier_pos.items():
-        members = [c for c, ct in zip(configs, config_tier) if ct == t]
+        members = [pair for pair in pairs if pair[0] == t]
         if members:
-            tier_log_scale[i] = float(np.mean(np.log(best_per_unit[members].to_numpy())))
+            tier_log_scale[i] = float(np.mean(np.log([best_per_unit[pair] for pair in members])))
     cfg_log_scale = np.array([tier_log_scale[tier_pos[t]] for t in config_tier])
-    cfg_n_max = np.array([n_max[c] for c in configs], float)
+    cfg_n_max = np.array([n_max[pair] for pair in pairs], float)
 
     cluster_n_ref = np.full(len(tiers), priors["cluster_nodes_ref"])
     cluster_log_scale = tier_log_scale.copy()
@@ -145,7 +149,10 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
         tiers=tiers,
         configs=configs,
         config_tier=config_tier,
-        obs_config=tuple(data["config"]),
+        config_name=tuple(names),
+        obs_config=tuple(
+            c if cl else configs[cfg_pos[(t, c)]] for t, c, cl in zip(data["tier"], data["config"], is_cluster)
+        ),
         obs_level=tuple(data["level"]),
         obs_repeat=data["repeat"].to_numpy(),
         arrays=arrays,

@@ -142,22 +142,28 @@ def fleet_throughput(idata: xr.DataTree, *, config: str, units_per_node: float, 
     node_x = usl.throughput(float(units_per_node), one["sigma"], one["kappa"], one["lam"])
     cl = post[["sigma_cluster", "kappa_cluster"]].sel({dims.TIER: tier})
     return _cluster_throughput(node_x, float(nodes), cl["sigma_cluster"], cl["kappa_cluster"]).drop_vars(
-        [dims.CONFIG, dims.TIER, "config_tier"], errors="ignore"
+        [dims.CONFIG, dims.TIER, "config_tier", "config_name"], errors="ignore"
     )
 
 
 def _best_covered(idata: xr.DataTree, post: xr.Dataset, tier: str, preferred: Iterable[str | None]) -> str:
-    cfgs = post[dims.CONFIG].values[post["config_tier"].values == tier].tolist()
-    for w in preferred:
-        if w is not None and w in cfgs:
-            return w
-    if not cfgs:
+    """The config label to use for ``tier``: the first preferred name tested in that tier, else the
+    tier's config with the most node-level points (ties: the first in the file)."""
+    in_tier = post["config_tier"].values == tier
+    labels = post[dims.CONFIG].values[in_tier].tolist()
+    if not labels:
         raise ModelError(f"tier {tier!r} has no node-level load-test rows, so its per-node throughput is unknown")
+    names = post["config_name"].values[in_tier].tolist() if "config_name" in post.coords else labels
+    for w in preferred:
+        if w is not None and w in names:
+            return labels[names.index(w)]
+        if w is not None and w in labels:
+            return w
     if "observed_data" in idata.children:
         obs = idata["observed_data"].to_dataset()
         counts = pd.Series(obs["obs_config"].values[obs["obs_level"].values == "node"]).value_counts()
-        return max(cfgs, key=lambda c: (int(counts.get(c, 0)), -cfgs.index(c)))
-    return cfgs[0]
+        return max(labels, key=lambda c: (int(counts.get(c, 0)), -labels.index(c)))
+    return labels[0]
 
 
 def _price_row(prices: pd.DataFrame, instance_type: str) -> tuple[float, float]:
@@ -198,7 +204,7 @@ def node_capacity_draws(idata: xr.DataTree, tiers: Sequence, prices: pd.DataFram
         if spec.name not in fitted_tiers:
             raise ModelError(f"scenario tier {spec.name!r} is not a tier of the load test ({fitted_tiers})")
         config = _best_covered(idata, post, spec.name, (spec.config, spec.instance_type))
-        if spec.config is not None and config != spec.config:
+        if spec.config is not None and spec.config not in (config, str(post["config_name"].sel({dims.CONFIG: config}).values)):
             raise ModelError(f"tier {spec.name!r}: config {spec.config!r} was not load-tested in that tier")
         vcpus, _ = _price_row(prices, spec.instance_type)
         one = post.sel({dims.CONFIG: config})
@@ -206,7 +212,7 @@ def node_capacity_draws(idata: xr.DataTree, tiers: Sequence, prices: pd.DataFram
         cl = post.sel({dims.TIER: spec.name})
         ds = xr.Dataset(
             {
-                "node_throughput": _flat(x.drop_vars([dims.CONFIG, "config_tier"], errors="ignore")),
+                "node_throughput": _flat(x.drop_vars([dims.CONFIG, "config_tier", "config_name"], errors="ignore")),
                 "sigma_cluster": _flat(cl["sigma_cluster"].drop_vars(dims.TIER)),
                 "kappa_cluster": _flat(cl["kappa_cluster"].drop_vars(dims.TIER)),
             }
@@ -253,7 +259,7 @@ def scale_up_vs_out(
     if tier not in post[dims.TIER].values:
         raise ModelError(f"tier {tier!r} is not a tier of the load test ({post[dims.TIER].values.tolist()})")
     used = _best_covered(idata, post, tier, (config,))
-    if config is not None and used != config:
+    if config is not None and config not in (used, str(post["config_name"].sel({dims.CONFIG: used}).values)):
         raise ModelError(f"config {config!r} was not load-tested in tier {tier!r}")
     thr, cost, labels = [], [], []
     for instance_type, nodes in options:

@@ -29,6 +29,7 @@ from bayescap.models.traffic_design import (
     build_design,
     event_types_of,
     fourier_features,
+    level_moves,
     occurrence_runs,
     weekday_yearly_features,
 )
@@ -94,9 +95,14 @@ def fit_traffic(
         knot_spacing=int(opt["knot_spacing"]),
         fourier_order=int(opt["fourier_order"]),
         weekday_yearly_order=int(opt["weekday_yearly_order"]),
+        single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
     )
     t0 = time.perf_counter()
-    compiled = compiled_model(design, pri, ar1=bool(opt["ar1"]))
+    if opt["level_param"] == "auto":
+        noncentred = not level_moves(design)
+    else:
+        noncentred = opt["level_param"] == "noncentred"
+    compiled = compiled_model(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
     t1 = time.perf_counter()
     raw = nutpie.sample(
         compiled,
@@ -108,6 +114,7 @@ def fit_traffic(
         adaptation=str(opt["adaptation"]),
         target_accept=float(opt["target_accept"]),
         progress_bar=False,
+        **({"mass_matrix_eigval_cutoff": float(opt["eigval_cutoff"])} if opt["adaptation"] == "low_rank" else {}),
     )
     t2 = time.perf_counter()
 
@@ -137,6 +144,7 @@ def fit_traffic(
             "last_date": str(design.dates[-1].date()),
             "compile_seconds": t1 - t0,
             "sampling_seconds": t2 - t1,
+            "level_param": "noncentred" if noncentred else "centred",
             "peak_factor_source": "prior" if table is None or table.empty else f"intraday ({len(table)} days)",
         }
     )
@@ -164,11 +172,17 @@ def _posterior_dataset(
     g = {name: _flat(raw[name]) for name in raw.data_vars}
     S = n_chain * n_draw
     drift = pri["drift_per_year_sd"] * g["drift_raw"]
-    knots = float(design.data["y_center"]) + g["knots_dev"]
+    if "z_rw" in g:  # non-centred walk
+        start = float(design.data["y_center"]) + pri["level_sd"] * g["level0_raw"]
+        step = drift * design.knot_spacing / DAYS_PER_YEAR
+        walk = np.cumsum(step[:, None] + g["rw_sd"][:, None] * g["z_rw"], axis=1)
+        knots = start[:, None] + np.concatenate([np.zeros((S, 1)), walk], axis=1)
+    else:
+        knots = float(design.data["y_center"]) + g["knots_dev"]
     level0 = knots[:, 0]
     w6 = pri["weekday_sd"] * g["weekday_raw"]
     weekday = np.concatenate([w6, -w6.sum(axis=1, keepdims=True)], axis=1)
-    yearly = pri["yearly_sd"] * g["yearly_raw"]
+    yearly = pri["yearly_sd"] * g["yearly_raw"] if design.fourier_order > 0 else np.zeros((S, 0))
     if design.weekday_yearly_order > 0:
         weekday_yearly = pri["weekday_yearly_sd"] * g["weekday_yearly_raw"]
     else:
@@ -177,7 +191,11 @@ def _posterior_dataset(
     lift_mean = g["lift_mean"][:, :n_types]
     lift_sd = g["lift_sd"][:, :n_types]
     slot_type = design.data["slot_type"][: design.n_occ]
-    occ = g["lift_mean"][:, slot_type] + g["lift_sd"][:, slot_type] * g["z_occ"][:, : design.n_occ]
+    free = design.data["slot_free"][: design.n_occ]
+    occ = g["lift_mean"][:, slot_type] + g["lift_sd"][:, slot_type] * g["z_occ"][:, : design.n_occ] * free
+    # a type none of whose occurrences has its own lift has no occurrence spread beyond the event-day noise
+    has_free = np.array([bool(np.any(free[slot_type == j])) for j in range(n_types)], dtype=bool)
+    lift_sd = np.where(has_free[None, :], lift_sd, 0.0)
     sigma_normal = g["sigma_normal"]
     sigma_event = sigma_normal + g["sigma_event_excess"]
     nu = pri["nu_min"] + g["nu_excess"]
@@ -307,6 +325,7 @@ def _design_for(idata: xr.DataTree, history_df: pd.DataFrame) -> tuple[TrafficDe
         knot_spacing=int(opt["knot_spacing"]),
         fourier_order=int(opt["fourier_order"]),
         weekday_yearly_order=int(opt["weekday_yearly_order"]),
+        single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
     )
     if str(design.dates[0].date()) != idata.attrs["first_date"] or str(design.dates[-1].date()) != idata.attrs["last_date"]:
         raise ModelError(
@@ -507,12 +526,18 @@ def diagnostics(idata: xr.DataTree) -> dict:
     post = idata["posterior"].to_dataset()
     names = [v for v in SAMPLED_VARS if v in post and post[v].size > 0]
     sub = post[names]
-    rhat = arviz_stats.rhat(sub)
-    ess = arviz_stats.ess(sub, method="bulk")
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # constant quantities (a lift_sd fixed at 0) give nan with a RuntimeWarning; nan is skipped below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = arviz_stats.rhat(sub)
+        ess = arviz_stats.ess(sub, method="bulk")
     div = idata["sample_stats"]["diverging"] if "diverging" in idata["sample_stats"] else None
     return {
         "divergences": int(div.sum()) if div is not None else 0,
-        "max_r_hat": float(max(float(rhat[v].max()) for v in rhat.data_vars)),
-        "min_ess_bulk": float(min(float(ess[v].min()) for v in ess.data_vars)),
+        # constant quantities (e.g. a lift_sd fixed at 0) have no r-hat: nan is skipped
+        "max_r_hat": float(np.nanmax([float(rhat[v].max(skipna=True)) for v in rhat.data_vars])),
+        "min_ess_bulk": float(np.nanmin([float(ess[v].min(skipna=True)) for v in ess.data_vars])),
         "mean_tree_steps": float(idata["sample_stats"]["n_steps"].mean()) if "n_steps" in idata["sample_stats"] else float("nan"),
     }

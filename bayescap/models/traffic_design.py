@@ -17,6 +17,8 @@ import pandas as pd
 from bayescap.errors import InputError, ModelError
 
 DAYS_PER_YEAR = 365.25
+YEARLY_MIN_DAYS = 365
+WEEKDAY_YEARLY_MIN_DAYS = 700  # about two years (a backtest window of 730 days qualifies even if its first days are missing)
 EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -72,6 +74,22 @@ def occurrence_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+SINGLE_DAY_NOISE_MIN = 20
+
+
+def _single_day_noise(option: str, occ_days: list[int], occ_type: list[int]) -> bool:
+    """Whether single-day occurrences get no lift of their own (option "noise", or "auto" with a type that has
+    more than SINGLE_DAY_NOISE_MIN of them: each adds a dimension to the ridge between occurrence lifts and
+    event-day noise, and sampling degrades; a few, as on the Peyton Manning page, are fine pooled)."""
+    if option != "auto":
+        return option == "noise"
+    counts: dict[int, int] = {}
+    for days, typ in zip(occ_days, occ_type):
+        if days == 1:
+            counts[typ] = counts.get(typ, 0) + 1
+    return max(counts.values(), default=0) > SINGLE_DAY_NOISE_MIN
+
+
 def padded_slots(n: int) -> int:
     """Occurrence slots to compile for: a power of two >= n (at least 8), so similar histories share a compiled model."""
     slots = 8
@@ -117,6 +135,7 @@ def build_design(
     knot_spacing: int,
     fourier_order: int,
     weekday_yearly_order: int = 0,
+    single_day_lifts: str = "auto",
 ) -> TrafficDesign:
     """Arrays for :func:`bayescap.models.traffic.fit_traffic` from a history frame (input contract of ``read_traffic``).
 
@@ -178,7 +197,15 @@ def build_design(
             k += 1
     slot_type = np.zeros(slots, dtype=np.int64)
     slot_type[:n_occ] = occ_type
+    # 1 for occurrences spanning several days: only those can show an occurrence lift apart from day noise
+    occ_days = [last - first + 1 for runs in runs_by_type for first, last in runs]
+    slot_multiday = np.zeros(slots)
+    slot_multiday[:n_occ] = np.asarray(occ_days, dtype=float) > 1 if n_occ else []
 
+    # yearly terms only when the history can show them (like Prophet's "auto"): a yearly cycle needs a year,
+    # a weekly pattern that changes over the year needs two
+    fourier_order = fourier_order if n >= YEARLY_MIN_DAYS else 0
+    weekday_yearly_order = min(weekday_yearly_order, fourier_order) if n >= WEEKDAY_YEARLY_MIN_DAYS else 0
     n_knots = (n - 1) // knot_spacing + 2
     t = np.arange(n)
     weekday = dates.day_of_week.to_numpy()
@@ -209,6 +236,7 @@ def build_design(
         "occ_matrix": occ_matrix,
         "type_matrix": occ_matrix @ slot_type_matrix,
         "slot_type_matrix": slot_type_matrix,
+        "slot_free": slot_multiday if _single_day_noise(single_day_lifts, occ_days, occ_type) else np.ones(slots),
         "is_event": flags.any(axis=1).astype(float),
         "competitor": competitor,
         "competitor_weight": np.array(1.0 if use_competitor_effect else 0.0),
@@ -234,3 +262,24 @@ def build_design(
         competitor_effect=bool(use_competitor_effect),
         data=data,
     )
+
+
+def level_moves(design: TrafficDesign) -> bool:
+    """Whether the data pin the level down week by week (then the centred random walk samples best).
+
+    A rough pre-fit check: the spread of week-to-week changes of weekly mean log counts (weekday pattern removed)
+    against the standard error of a weekly mean (from the day-to-day spread within weeks). Moves larger than
+    twice that error mean the knots are well informed.
+    """
+    d = design.data
+    keep = (d["mask"] > 0) & (d["is_event"] == 0)
+    y = pd.Series(d["y"][keep], index=design.dates[keep])
+    y = y - y.groupby(y.index.day_of_week).transform("mean")
+    week = (np.arange(len(design.dates))[keep] // 7)
+    weekly = y.groupby(week).agg(["mean", "std", "size"])
+    weekly = weekly[weekly["size"] >= 4]
+    if len(weekly) < 4:
+        return True
+    moves = float(np.std(np.diff(weekly["mean"].to_numpy())))
+    se = float(np.median(weekly["std"].to_numpy()) / np.sqrt(7.0))
+    return moves > 2.0 * se

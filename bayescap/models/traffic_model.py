@@ -48,6 +48,7 @@ GRAPH_DATA = (
     "occ_matrix",
     "type_matrix",
     "slot_type_matrix",
+    "slot_free",
     "is_event",
     "competitor",
     "competitor_weight",
@@ -71,7 +72,7 @@ def student_t_logp(x, nu, sigma):
     )
 
 
-def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool) -> pm.Model:
+def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, noncentred: bool = False) -> pm.Model:
     """The traffic model for ``design`` (formulas in docs/traffic_model.md).
 
     log count_t = level_t + weekday_t + yearly_t + sum of occurrence lifts_t - competitor_t + r_t, with
@@ -84,24 +85,30 @@ def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool) -
         d = {name: pm.Data(name, design.data[name]) for name in GRAPH_DATA}
         p = {name: pm.Data(f"prior_{name}", np.asarray(float(priors[name]))) for name in GRAPH_PRIORS}
 
-        # level: Gaussian random walk with drift on knots, linearly interpolated to days. Centred: with
-        # hundreds of days each knot is well informed, where a centred walk samples far better than a
-        # non-centred one (whose innovations and rw_sd form a funnel: ESS < 50 in trials).
+        # level: Gaussian random walk with drift on knots, linearly interpolated to days. Centred when the data
+        # pin each knot down (a level that moves: the non-centred form then mixes badly, ESS < 50 in trials),
+        # non-centred when the level barely moves (the centred form then sits in a funnel at rw_sd -> 0).
         drift = pm.Normal("drift_raw", 0.0, 1.0)
-        # zero-avoiding Gamma(2) prior (mean rw_sd_per_knot): a walk that barely moves would otherwise pull the
-        # centred knots into a funnel at rw_sd -> 0
+        # zero-avoiding Gamma(2) prior with mean rw_sd_per_knot
         rw_sd = pm.Gamma("rw_sd", alpha=2.0, beta=2.0 / p["rw_sd_per_knot"])
-        knots = d["y_center"] + pm.Flat("knots_dev", shape=design.n_knots)  # starts at the median log count
         step_mean = p["drift_per_year_sd"] * drift * (design.knot_spacing / DAYS_PER_YEAR)
-        pm.Potential("level_start", pm.logp(pm.Normal.dist(d["y_center"], p["level_sd"]), knots[0]))
-        pm.Potential("level_walk", pm.logp(pm.Normal.dist(step_mean, rw_sd), knots[1:] - knots[:-1]).sum())
+        if noncentred:
+            level0 = pm.Normal("level0_raw", 0.0, 1.0)
+            z_rw = pm.Normal("z_rw", 0.0, 1.0, shape=design.n_knots - 1)
+            walk = pt.concatenate([pt.zeros(1), pt.cumsum(step_mean + rw_sd * z_rw)])
+            knots = d["y_center"] + p["level_sd"] * level0 + walk
+        else:
+            knots = d["y_center"] + pm.Flat("knots_dev", shape=design.n_knots)  # starts at the median log count
+            pm.Potential("level_start", pm.logp(pm.Normal.dist(d["y_center"], p["level_sd"]), knots[0]))
+            pm.Potential("level_walk", pm.logp(pm.Normal.dist(step_mean, rw_sd), knots[1:] - knots[:-1]).sum())
         mu = pt.dot(d["knot_matrix"], knots)
 
         # seasonality: 6 free weekday effects (Sunday = minus their sum) and yearly Fourier terms
         weekday_raw = pm.Normal("weekday_raw", 0.0, 1.0, shape=6)
-        yearly_raw = pm.Normal("yearly_raw", 0.0, 1.0, shape=2 * design.fourier_order)
         mu = mu + p["weekday_sd"] * pt.dot(d["weekday_matrix"], weekday_raw)
-        mu = mu + p["yearly_sd"] * pt.dot(d["fourier"], yearly_raw)
+        if design.fourier_order > 0:
+            yearly_raw = pm.Normal("yearly_raw", 0.0, 1.0, shape=2 * design.fourier_order)
+            mu = mu + p["yearly_sd"] * pt.dot(d["fourier"], yearly_raw)
         if design.weekday_yearly_order > 0:
             wy_raw = pm.Normal("weekday_yearly_raw", 0.0, 1.0, shape=12 * design.weekday_yearly_order)
             mu = mu + p["weekday_yearly_sd"] * pt.dot(d["weekday_yearly"], wy_raw)
@@ -111,7 +118,9 @@ def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool) -
         lift_sd = pm.HalfNormal("lift_sd", sigma=p["lift_sd_scale"], shape=n_types)
         z_occ = pm.Normal("z_occ", 0.0, 1.0, shape=design.n_slots)
         mu = mu + pt.dot(d["type_matrix"], lift_mean)
-        mu = mu + pt.dot(d["occ_matrix"], pt.dot(d["slot_type_matrix"], lift_sd) * z_occ)
+        # slot_free = 0 for single-day occurrences (option single_day_lifts="noise"): their lift is the type's
+        # lift_mean and their spread is the event-day noise (the data cannot tell the two apart)
+        mu = mu + pt.dot(d["occ_matrix"], pt.dot(d["slot_type_matrix"], lift_sd) * z_occ * d["slot_free"])
 
         # always in the graph (one compiled model for both options); with no competitor day in the likelihood
         # it is prior-only and left out of the posterior
@@ -137,15 +146,15 @@ def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool) -
     return model
 
 
-def compiled_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool):
+def compiled_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, noncentred: bool = False):
     """A nutpie-compiled model for ``design``'s structure, loaded with ``design``'s data and ``priors``."""
     import nutpie
 
-    key = (*design.key, bool(ar1))
+    key = (*design.key, bool(ar1), bool(noncentred))
     with _LOCK:
         compiled = _CACHE.get(key)
         if compiled is None:
-            model = build_model(design, priors, ar1=ar1)
+            model = build_model(design, priors, ar1=ar1, noncentred=noncentred)
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             _CACHE[key] = compiled
             while len(_CACHE) > _CACHE_SIZE:

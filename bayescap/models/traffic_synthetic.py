@@ -16,7 +16,7 @@ class EventSpec:
     """A recurring event type: every ``every_weeks`` weeks on ``weekday`` (0 = Monday), lasting ``days`` days."""
 
     weekday: int
-    every_weeks: int = 1
+    every_weeks: int = 2  # every week on one weekday would be indistinguishable from a weekday effect
     days: int = 1
     lift_mean: float = 0.7  # log lift of the type's typical occurrence
     lift_sd: float = 0.2  # spread of occurrences' log lifts
