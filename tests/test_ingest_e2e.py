@@ -107,3 +107,52 @@ def test_loopback_loadtest_passes_the_loadtest_reader(ingested_inputs: dict):
     for _, tier in df.groupby("tier"):
         x = tier.set_index("n")["throughput"]
         assert x[4] > 1.5 * x[1]
+
+
+def test_forecast_runs_on_ingested_logs_and_loopback_load_test(ingested_inputs: dict, tmp_path):
+    """The whole user path: access logs + a loopback load test -> `bayescap forecast` -> a report."""
+    import subprocess
+    import sys
+
+    from tests.conftest import DATA, REPO
+
+    paths = ingested_inputs["paths"]
+    split = json.loads(paths["tiers"].read_text())
+    rows = split if isinstance(split, list) else split.get("tiers", split)
+    shares = {r["tier"]: r["share"] for r in rows} if isinstance(rows, list) else {}
+    anon = shares.get("anonymous", 0.8)
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        f"""schema_version = 1
+name = "from-logs"
+horizon_days = 28
+[traffic]
+requests_per_visit = 1   # the ingested daily count is requests
+[[events]]
+type = "sale"
+weekday = "thursday"
+[[tiers]]
+name = "static"
+share = {max(anon, 0.01):.4f}
+instance_type = "c6i.large"
+[[tiers]]
+name = "app"
+share = {max(1 - anon, 0.01):.4f}
+instance_type = "c6i.large"
+[finance]
+cash_usd = 100000
+monthly_burn_usd = 10000
+"""
+    )
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "bayescap", "forecast", "--scenario", str(scenario), "--traffic", str(paths["traffic"]),
+           "--intraday", str(paths["intraday"]), "--loadtest", str(paths["loadtest"]),
+           "--prices", str(DATA / "prices" / "aws_ec2_ondemand_us_east_1.csv"), "--out", str(out),
+           "--draws", "10", "--tune", "10", "--history-days", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = [p for p in out.iterdir() if p.name.startswith("from-logs-")]
+    assert len(runs) == 1
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert [s["name"] for s in summary["scenarios"]] == ["from-logs"]
+    assert (runs[0] / "report.pdf").stat().st_size > 10_000
