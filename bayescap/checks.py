@@ -267,3 +267,50 @@ def _worst(values, fn) -> float | None:
 def _nan_to_none(x) -> float | None:
     v = float(x)
     return v if math.isfinite(v) else None
+
+
+# --- prior-data conflict -------------------------------------------------------------------------
+BOUND_SHARE_MAX = 0.5  # more than half of the draws ...
+BOUND_CLOSE = 0.002  # ... within 0.2% (of the bounded range, or of max(|bound|, 1) when one-sided) of a bound
+
+
+def bound_conflicts(
+    posterior: Mapping[str, Any], bounds: Mapping[str, tuple[float | None, float | None]], *, model: str
+) -> list[str]:
+    """Prior-data conflicts: parameters whose posterior piles up against a bound the model imposes.
+
+    A posterior pressed against a hard bound (contention sigma at 0 when the data look super-linear,
+    the Student-t degrees of freedom at their lower bound when the data have heavier tails than the
+    model allows) means the data want something the model rules out: the numbers built on it are
+    not trustworthy, so this is reported like non-convergence.
+
+    Parameters
+    ----------
+    posterior
+        Mapping (e.g. an xarray Dataset) of variable name -> draws (any shape; every element is checked).
+    bounds
+        ``{variable: (lower, upper)}``; ``None`` for an open side. Missing variables are skipped.
+    model
+        Model name used in the messages.
+    """
+    problems = []
+    for name, (lo, hi) in bounds.items():
+        if name not in posterior:
+            continue
+        draws = np.asarray(posterior[name], dtype=float)
+        draws = draws.reshape(draws.shape[0] * draws.shape[1], -1) if draws.ndim >= 2 else draws.reshape(-1, 1)
+        width = (hi - lo) if lo is not None and hi is not None else None
+        for side, bound in (("lower", lo), ("upper", hi)):
+            if bound is None:
+                continue
+            tol = BOUND_CLOSE * (width if width is not None else max(abs(bound), 1.0))
+            near = np.abs(draws - bound) <= tol
+            share = near.mean(axis=0)
+            worst = int(np.argmax(share))
+            if share[worst] > BOUND_SHARE_MAX:
+                which = f"{name}[{worst}]" if draws.shape[1] > 1 else name
+                problems.append(
+                    f"{model}: prior-data conflict: {share[worst]:.0%} of the draws of {which} sit at its "
+                    f"{side} bound {bound:g} (the data push against what the model allows)"
+                )
+    return problems

@@ -199,6 +199,29 @@ def scale_cost_rows(capacity: xr.DataTree, scenario, prices) -> list[dict]:
     return rows
 
 
+def prior_data_conflicts(fits: dict) -> list[str]:
+    """Posteriors piled against a bound the models impose (see ``bayescap.checks.bound_conflicts``).
+
+    Capacity: contention sigma and sigma' live in [0, 1] (kappa = 0 is a modelled possibility, not a
+    conflict). Traffic: the Student-t degrees of freedom have a lower bound ``nu_min`` (bounded tails).
+    """
+    import json
+
+    from bayescap.checks import bound_conflicts
+
+    out = bound_conflicts(
+        fits["capacity"]["posterior"].to_dataset(),
+        {"sigma": (0.0, 1.0), "sigma_cluster": (0.0, 1.0)},
+        model="capacity",
+    )
+    traffic = fits["traffic"]
+    priors = traffic.attrs.get("priors", {})
+    priors = json.loads(priors) if isinstance(priors, str) else priors
+    if "nu_min" in priors:
+        out += bound_conflicts(traffic["posterior"].to_dataset(), {"nu": (float(priors["nu_min"]), None)}, model="traffic")
+    return out
+
+
 def _thin(ds: xr.Dataset, n: int) -> xr.Dataset:
     """Keep ``n`` evenly spaced draws (from every chain alike), renumbered 0..n-1.
 
@@ -237,6 +260,9 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "traffic": _with_reported_ess(traffic_diagnostics(fits["traffic"]), fits["traffic"], "traffic"),
     }
     checks = model_checks(diagnostics, None)
+    conflicts = prior_data_conflicts(fits)
+    if conflicts:
+        checks = {"ok": False, "problems": [*checks["problems"], *conflicts]}
     summary = summarise(sim, scenarios)
     summary["schema_version"] = 1
     summary["statements"] = risk_statements(sim, scenarios)
