@@ -25,7 +25,8 @@ def round_sig(x: float, sig: int = SIG, mode: str = "nearest") -> float:
     q = x / scale
     # guard against 14200.000000001 / 100 -> 142.00000000001 rounding up to 143
     q_r = round(q, 9)
-    r = {"nearest": round(q_r), "up": math.ceil(q_r), "down": math.floor(q_r)}[mode]
+    # half-up (not Python's half-to-even), the same rule the report's formatting uses: 2.45% -> 2.5%
+    r = {"nearest": math.floor(q_r + 0.5), "up": math.ceil(q_r), "down": math.floor(q_r)}[mode]
     out = r * scale
     return float(round(out, max(0, -exp)))
 
