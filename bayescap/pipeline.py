@@ -300,7 +300,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
         "inputs": summary["run"]["inputs"],
         "versions": summary["run"]["versions"],
-        "scenarios": [_scenario_dict(s) for s in scenarios],
+        "scenarios": [asdict(s) for s in scenarios],
     }
 
     with staged_run_dir(opts.out, scenarios[0].name) as (tmp, final):
@@ -308,11 +308,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         for key, path in input_paths.items():
             if path is not None:
                 shutil.copy2(path, tmp / "inputs" / f"{key}{Path(path).suffix}")
-        posteriors = xr.DataTree.from_dict(
-            {"/capacity": xr.DataTree(), "/traffic": xr.DataTree()}
-        )
-        posteriors["capacity"] = fits["capacity"]
-        posteriors["traffic"] = fits["traffic"]
+        posteriors = xr.DataTree.from_dict({"/capacity": fits["capacity"], "/traffic": fits["traffic"]})
         posteriors.attrs = {"seed": seed, "bayescap_version": __version__}
         write_datatree(tmp / "posteriors.nc", posteriors)
         write_datatree(tmp / "simulation.nc", xr.DataTree(sim))
@@ -341,8 +337,3 @@ def round_significant(obj, digits: int):
     if isinstance(obj, (list, tuple)):
         return [round_significant(v, digits) for v in obj]
     return obj
-
-
-def _scenario_dict(sc) -> dict:
-    d = asdict(sc)
-    return d

@@ -253,7 +253,8 @@ def _blocks(fh: IO[bytes]) -> Iterator[list[bytes]]:
         yield parts
 
 
-def _first_timestamp(path: Path, max_lines: int = 1000) -> int | None:
+def _first_stamp(path: Path, max_lines: int = 1000) -> tuple[int, str] | None:
+    """(epoch second, UTC offset like '+0200') of the first parseable line within ``max_lines``, or None."""
     with open_binary(path) as fh:
         for i, line in enumerate(fh):
             if i >= max_lines:
@@ -261,24 +262,9 @@ def _first_timestamp(path: Path, max_lines: int = 1000) -> int | None:
             m = _LINE_RE.match(line)
             if m:
                 try:
-                    return parse_clf_time(m.group(1))
+                    return parse_clf_time(m.group(1)), m.group(1)[21:26].decode()
                 except ValueError:
                     continue
-    return None
-
-
-def _first_offset(path: Path, max_lines: int = 1000) -> str | None:
-    with open_binary(path) as fh:
-        for i, line in enumerate(fh):
-            if i >= max_lines:
-                break
-            m = _LINE_RE.match(line)
-            if m:
-                try:
-                    parse_clf_time(m.group(1))
-                except ValueError:
-                    continue
-                return m.group(1)[21:26].decode()
     return None
 
 
@@ -426,10 +412,11 @@ def aggregate_access_logs(
     """
     files = expand_paths(paths)
     rule = logged_in_rule(logged_in_cookie, logged_in_path)
-    firsts = {p: _first_timestamp(p) for p in files}
+    stamps = {p: _first_stamp(p) for p in files}
+    firsts = {p: (st[0] if st else None) for p, st in stamps.items()}
     ordered = sorted(files, key=lambda p: (firsts[p] is None, firsts[p] or 0, str(p)))
     if tz is None:
-        tz = next((o for o in (_first_offset(p) for p in ordered if firsts[p] is not None) if o), "+0000")
+        tz = next((stamps[p][1] for p in ordered if stamps[p] is not None and stamps[p][1]), "+0000")
     acc = _Accumulator(zone=_Zone(tz))
 
     stats = _ScanStats(max_examples=max_examples)
