@@ -36,6 +36,10 @@ def backtest() -> None:
         bench(f"traffic_backtest_mape_{method}", m["mape"], "ratio")
         bench(f"traffic_backtest_seconds_{method}", m["seconds"], "s/origin")
     origins = result["bayescap"]["origins"]
+    bench("traffic_backtest_first_origin_seconds_with_compile", origins[0]["seconds"], "s (fit + forecast)")
+    later = origins[1:] or origins
+    bench("traffic_backtest_fit_seconds_after_compile_max", max(o["seconds"] for o in later), "s (fit + forecast)")
+    bench("traffic_backtest_sampling_seconds_max", max(o["sampling_seconds"] for o in origins), "s")
     bench("traffic_backtest_divergences_max", max(o["divergences"] for o in origins), "count")
     bench("traffic_backtest_rhat_max", max(o["max_r_hat"] for o in origins), "ratio")
     bench("traffic_backtest_ess_bulk_min", min(o["min_ess_bulk"] for o in origins), "draws")
@@ -61,7 +65,9 @@ def fit_cost() -> None:
             bench("traffic_fit730_with_compile_seconds", with_compile, "s")
             bench("traffic_fit730_seconds", warm, "s")
             bench("traffic_fit730_compile_seconds", float(first.attrs["compile_seconds"]), "s")
-            bench("traffic_fit730_tree_steps", diag["mean_tree_steps"], "steps/draw")
+            bench("traffic_fit730_tree_steps", diag["mean_tree_steps"], "steps/iteration")
+            bench("traffic_fit730_max_r_hat", diag["max_r_hat"], "ratio")
+            bench("traffic_fit730_min_ess_bulk", diag["min_ess_bulk"], "draws")
         bench(f"traffic_fit_seconds_{n}d", warm, "s")
         bench(f"traffic_compile_seconds_{n}d", float(first.attrs["compile_seconds"]), "s")
 

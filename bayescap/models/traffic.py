@@ -35,7 +35,15 @@ from bayescap.models.traffic_design import (
 )
 from bayescap.models.traffic_model import compiled_model
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
-from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, merge_options, merge_priors
+from bayescap.models.traffic_whiten import LinearBlock, whiten
+from bayescap.models.traffic_priors import (
+    DEFAULT_OPTIONS,
+    DEFAULT_PRIORS,
+    RW_MEDIAN_GAMMA,
+    RW_SHAPE,
+    merge_options,
+    merge_priors,
+)
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -102,11 +110,13 @@ def fit_traffic(
         noncentred = not level_moves(design)
     else:
         noncentred = opt["level_param"] == "noncentred"
-    compiled = compiled_model(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
+    block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
+    compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
     t1 = time.perf_counter()
+    thin = int(opt["thin"])
     raw = nutpie.sample(
         compiled,
-        draws=int(draws),
+        draws=int(draws) * thin,
         tune=int(tune),
         chains=int(chains),
         cores=int(chains),
@@ -114,20 +124,36 @@ def fit_traffic(
         adaptation=str(opt["adaptation"]),
         target_accept=float(opt["target_accept"]),
         progress_bar=False,
+        save_warmup=False,
         **({"mass_matrix_eigval_cutoff": float(opt["eigval_cutoff"])} if opt["adaptation"] == "low_rank" else {}),
     )
     t2 = time.perf_counter()
+    # keep every thin-th draw: the slowest quantity (the random walk's scale) has an autocorrelation time of about
+    # 20 draws, so thinning keeps nearly all of its ESS while the derived arrays stay small
+    keep = {dims.DRAW: slice(thin - 1, None, thin)}
+    raw_posterior = raw.posterior.to_dataset().isel(keep)
+    raw_posterior = raw_posterior.assign_coords({dims.DRAW: np.arange(raw_posterior.sizes[dims.DRAW])})
+    full_stats = raw.sample_stats.to_dataset()
+    stats = full_stats.isel(keep)
+    if "diverging" in full_stats:  # a kept draw is flagged when any iteration of its block diverged
+        blocks = full_stats["diverging"].coarsen({dims.DRAW: thin}).max()
+        stats["diverging"] = ((dims.CHAIN, dims.DRAW), blocks.transpose(dims.CHAIN, dims.DRAW).values)
+    if "n_steps" in full_stats:  # mean leapfrog steps per iteration, over each block
+        steps = full_stats["n_steps"].coarsen({dims.DRAW: thin}).mean()
+        stats["n_steps"] = ((dims.CHAIN, dims.DRAW), steps.transpose(dims.CHAIN, dims.DRAW).values)
+    stats = stats.assign_coords({dims.DRAW: np.arange(stats.sizes[dims.DRAW])})
+    n_divergent = int(full_stats["diverging"].sum()) if "diverging" in full_stats else 0
 
     rng = np.random.default_rng([int(seed), 1])
     event_dates = set(design.dates[design.data["is_event"] > 0])
     table = None
     if intraday is not None:
         table = daily_bucket_factors(intraday, event_dates)
-    posterior = _posterior_dataset(raw.posterior, design, pri, opt, table, rng)
+    posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
     idata = xr.DataTree.from_dict(
         {
             "posterior": posterior,
-            "sample_stats": raw.sample_stats.to_dataset(),
+            "sample_stats": stats,
             "observed_data": _observed(design),
             "constant_data": _constant(design),
             "posterior_predictive": _replicated(posterior, design, opt, rng),
@@ -144,6 +170,8 @@ def fit_traffic(
             "last_date": str(design.dates[-1].date()),
             "compile_seconds": t1 - t0,
             "sampling_seconds": t2 - t1,
+            "thin": thin,
+            "divergences": n_divergent,  # over every post-warmup iteration, kept or not
             "level_param": "noncentred" if noncentred else "centred",
             "peak_factor_source": "prior" if table is None or table.empty else f"intraday ({len(table)} days)",
         }
@@ -160,6 +188,7 @@ def _flat(da: xr.DataArray) -> np.ndarray:
 def _posterior_dataset(
     raw: xr.DataTree | xr.Dataset,
     design: TrafficDesign,
+    block: LinearBlock,
     pri: dict[str, float],
     opt: dict,
     table: pd.DataFrame | None,
@@ -170,15 +199,22 @@ def _posterior_dataset(
     n_chain, n_draw = raw.sizes[dims.CHAIN], raw.sizes[dims.DRAW]
     shape = (n_chain, n_draw)
     g = {name: _flat(raw[name]) for name in raw.data_vars}
+    for name, value in block.split(g.pop("z_lin")).items():
+        g[name] = value[:, 0] if name in ("drift_raw", "level0_raw") else value
     S = n_chain * n_draw
     drift = pri["drift_per_year_sd"] * g["drift_raw"]
+    step = drift * design.knot_spacing / DAYS_PER_YEAR
     if "z_rw" in g:  # non-centred walk
+        rw_sd = np.sqrt(g["rw_var"])
         start = float(design.data["y_center"]) + pri["level_sd"] * g["level0_raw"]
-        step = drift * design.knot_spacing / DAYS_PER_YEAR
-        walk = np.cumsum(step[:, None] + g["rw_sd"][:, None] * g["z_rw"], axis=1)
+        walk = np.cumsum(step[:, None] + rw_sd[:, None] * g["z_rw"], axis=1)
         knots = start[:, None] + np.concatenate([np.zeros((S, 1)), walk], axis=1)
     else:
         knots = float(design.data["y_center"]) + g["knots_dev"]
+        # the innovation variance was integrated out: draw it from its exact conditional posterior given the steps
+        ss = np.sum((np.diff(knots, axis=1) - step[:, None]) ** 2, axis=1)
+        rw_rate = RW_MEDIAN_GAMMA * pri["rw_sd_per_knot"] ** 2 + 0.5 * ss
+        rw_sd = np.sqrt(rw_rate / rng.gamma(RW_SHAPE + 0.5 * (design.n_knots - 1), 1.0, size=S))
     level0 = knots[:, 0]
     w6 = pri["weekday_sd"] * g["weekday_raw"]
     weekday = np.concatenate([w6, -w6.sum(axis=1, keepdims=True)], axis=1)
@@ -209,7 +245,7 @@ def _posterior_dataset(
     data_vars = {
         "level0": da(level0),
         "drift": da(drift),
-        "rw_sd": da(g["rw_sd"]),
+        "rw_sd": da(rw_sd),
         "knots": da(knots, (KNOT,)),
         "weekday": da(weekday, (WEEKDAY,)),
         "yearly": da(yearly, (FOURIER,)),
@@ -535,7 +571,7 @@ def diagnostics(idata: xr.DataTree) -> dict:
         ess = arviz_stats.ess(sub, method="bulk")
     div = idata["sample_stats"]["diverging"] if "diverging" in idata["sample_stats"] else None
     return {
-        "divergences": int(div.sum()) if div is not None else 0,
+        "divergences": int(idata.attrs.get("divergences", div.sum() if div is not None else 0)),
         # constant quantities (e.g. a lift_sd fixed at 0) have no r-hat: nan is skipped
         "max_r_hat": float(np.nanmax([float(rhat[v].max(skipna=True)) for v in rhat.data_vars])),
         "min_ess_bulk": float(np.nanmin([float(ess[v].min(skipna=True)) for v in ess.data_vars])),

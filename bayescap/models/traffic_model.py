@@ -16,18 +16,14 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayescap.models.traffic_design import DAYS_PER_YEAR, TrafficDesign
+from bayescap.models.traffic_design import TrafficDesign
+from bayescap.models.traffic_priors import RW_MEDIAN_GAMMA, RW_SHAPE
+from bayescap.models.traffic_whiten import LinearBlock, graph_arrays
 
-# priors that enter the PyMC graph (the peak-factor priors are used by traffic_peak.py)
+# priors that enter the PyMC graph as scalars (the others are folded into the arrays of traffic_whiten.graph_arrays;
+# the peak-factor priors are used by traffic_peak.py)
 GRAPH_PRIORS = (
-    "level_sd",
-    "drift_per_year_sd",
     "rw_sd_per_knot",
-    "weekday_sd",
-    "weekday_yearly_sd",
-    "yearly_sd",
-    "lift_mean_mu",
-    "lift_mean_sd",
     "lift_sd_scale",
     "competitor_effect_scale",
     "sigma_normal_scale",
@@ -41,18 +37,12 @@ GRAPH_DATA = (
     "y",
     "mask",
     "prev_mask",
-    "knot_matrix",
-    "weekday_matrix",
-    "fourier",
-    "weekday_yearly",
     "occ_matrix",
-    "type_matrix",
     "slot_type_matrix",
     "slot_free",
     "is_event",
     "competitor",
     "competitor_weight",
-    "y_center",
 )
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
@@ -72,52 +62,47 @@ def student_t_logp(x, nu, sigma):
     )
 
 
-def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, noncentred: bool = False) -> pm.Model:
+def build_model(design: TrafficDesign, priors: dict[str, float], block: LinearBlock, *, ar1: bool, noncentred: bool = False) -> pm.Model:
     """The traffic model for ``design`` (formulas in docs/traffic_model.md).
 
     log count_t = level_t + weekday_t + yearly_t + sum of occurrence lifts_t - competitor_t + r_t, with
     r_t = phi * r_{t-1} + e_t and e_t ~ StudentT(nu >= nu_min, 0, sigma_normal or sigma_event).
-    All coefficients are non-centred; every array is ``pm.Data`` so one compiled model serves any
-    history of the same structure. Derived quantities (knots, lifts) are computed afterwards in numpy.
+    The linear block beta (knots, drift, seasonal coefficients, lift means, occurrence z) is sampled whitened,
+    ``beta = shift + chol @ z_lin`` (see :mod:`bayescap.models.traffic_whiten`): the mean, the Gaussian priors and
+    the random walk's steps are dense linear maps of z_lin precomputed in numpy. Every array is ``pm.Data`` so one
+    compiled model serves any history of the same structure. Derived quantities (knots, lifts) are computed
+    afterwards in numpy from beta.
     """
     n_types = max(len(design.event_types), 1)
+    arrays = graph_arrays(design, priors, block, noncentred=noncentred)
     with pm.Model() as model:
-        d = {name: pm.Data(name, design.data[name]) for name in GRAPH_DATA}
-        p = {name: pm.Data(f"prior_{name}", np.asarray(float(priors[name]))) for name in GRAPH_PRIORS}
+        # static shapes (they are part of the compile-cache key): no shape checks in the compiled graph
+        values = {**{name: design.data[name] for name in GRAPH_DATA}, **arrays}
+        d = {name: pm.Data(name, value, shape=np.shape(value)) for name, value in values.items()}
+        p = {name: float(priors[name]) for name in GRAPH_PRIORS}  # constants (part of the compile-cache key)
 
-        # level: Gaussian random walk with drift on knots, linearly interpolated to days. Centred when the data
-        # pin each knot down (a level that moves: the non-centred form then mixes badly, ESS < 50 in trials),
-        # non-centred when the level barely moves (the centred form then sits in a funnel at rw_sd -> 0).
-        drift = pm.Normal("drift_raw", 0.0, 1.0)
-        # zero-avoiding Gamma(2) prior with mean rw_sd_per_knot
-        rw_sd = pm.Gamma("rw_sd", alpha=2.0, beta=2.0 / p["rw_sd_per_knot"])
-        step_mean = p["drift_per_year_sd"] * drift * (design.knot_spacing / DAYS_PER_YEAR)
+        z = pm.Flat("z_lin", shape=block.size)
+        # Gaussian priors of beta (standard normal raw coefficients, drift, first knot, lift means)
+        b0 = d["prior_shift"] + pt.dot(d["prior_mat"], z)
+        pm.Potential("linear_prior", -0.5 * pt.sum(d["prior_prec"] * pt.sqr(b0)))
+        mu = d["mean_shift"] + pt.dot(d["mean_mat"], z)
+
+        # level: Gaussian random walk with drift on knots (linear in beta, inside mean_mat); its innovation variance
+        # rw_sd^2 has an Inverse-Gamma prior. In the centred form (default) that variance is integrated out (the
+        # knots' steps then have a joint Student-t prior), which removes the funnel between the scale and the steps;
+        # its exact conditional posterior is drawn afterwards (traffic.py).
+        rw_b = RW_MEDIAN_GAMMA * pt.sqr(p["rw_sd_per_knot"])
         if noncentred:
-            level0 = pm.Normal("level0_raw", 0.0, 1.0)
-            z_rw = pm.Normal("z_rw", 0.0, 1.0, shape=design.n_knots - 1)
-            walk = pt.concatenate([pt.zeros(1), pt.cumsum(step_mean + rw_sd * z_rw)])
-            knots = d["y_center"] + p["level_sd"] * level0 + walk
+            rw_sd = pt.sqrt(pm.InverseGamma("rw_var", alpha=RW_SHAPE, beta=rw_b))
+            mu = mu + rw_sd * (d["rw_shift"] + pt.dot(d["rw_mat"], z))
         else:
-            knots = d["y_center"] + pm.Flat("knots_dev", shape=design.n_knots)  # starts at the median log count
-            pm.Potential("level_start", pm.logp(pm.Normal.dist(d["y_center"], p["level_sd"]), knots[0]))
-            pm.Potential("level_walk", pm.logp(pm.Normal.dist(step_mean, rw_sd), knots[1:] - knots[:-1]).sum())
-        mu = pt.dot(d["knot_matrix"], knots)
+            steps = d["walk_shift"] + pt.dot(d["walk_mat"], z)
+            shape = RW_SHAPE + 0.5 * (design.n_knots - 1)
+            pm.Potential("level_walk", -shape * pt.log(rw_b + 0.5 * pt.sum(pt.sqr(steps))))
 
-        # seasonality: 6 free weekday effects (Sunday = minus their sum) and yearly Fourier terms
-        weekday_raw = pm.Normal("weekday_raw", 0.0, 1.0, shape=6)
-        mu = mu + p["weekday_sd"] * pt.dot(d["weekday_matrix"], weekday_raw)
-        if design.fourier_order > 0:
-            yearly_raw = pm.Normal("yearly_raw", 0.0, 1.0, shape=2 * design.fourier_order)
-            mu = mu + p["yearly_sd"] * pt.dot(d["fourier"], yearly_raw)
-        if design.weekday_yearly_order > 0:
-            wy_raw = pm.Normal("weekday_yearly_raw", 0.0, 1.0, shape=12 * design.weekday_yearly_order)
-            mu = mu + p["weekday_yearly_sd"] * pt.dot(d["weekday_yearly"], wy_raw)
-
-        # events: occurrence lift = lift_mean[type] + lift_sd[type] * z (partial pooling within a type)
-        lift_mean = pm.Normal("lift_mean", p["lift_mean_mu"], p["lift_mean_sd"], shape=n_types)
+        # events: occurrence lift = lift_mean[type] (inside mean_mat) + lift_sd[type] * z (partial pooling)
         lift_sd = pm.HalfNormal("lift_sd", sigma=p["lift_sd_scale"], shape=n_types)
-        z_occ = pm.Normal("z_occ", 0.0, 1.0, shape=design.n_slots)
-        mu = mu + pt.dot(d["type_matrix"], lift_mean)
+        z_occ = d["occ_shift"] + pt.dot(d["occ_mat"], z)
         # slot_free = 0 for single-day occurrences (option single_day_lifts="noise"): their lift is the type's
         # lift_mean and their spread is the event-day noise (the data cannot tell the two apart)
         mu = mu + pt.dot(d["occ_matrix"], pt.dot(d["slot_type_matrix"], lift_sd) * z_occ * d["slot_free"])
@@ -132,10 +117,9 @@ def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, n
         # event days diverge more: their scale is the normal-day scale plus a non-negative excess (this also
         # keeps single-day occurrences, whose lift and noise the data cannot tell apart, out of a funnel)
         sigma_excess = pm.HalfNormal("sigma_event_excess", sigma=p["sigma_event_scale"])
-        sigma_event = sigma_normal + sigma_excess
         nu_excess = pm.Exponential("nu_excess", scale=p["nu_excess_mean"])
         nu = p["nu_min"] + nu_excess
-        sigma_day = sigma_normal + (sigma_event - sigma_normal) * d["is_event"]
+        sigma_day = sigma_normal + sigma_excess * d["is_event"]
         resid = d["y"] - mu
         if ar1:
             phi_raw = pm.Normal("phi_raw", 0.0, 1.0)
@@ -146,15 +130,15 @@ def build_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, n
     return model
 
 
-def compiled_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool, noncentred: bool = False):
-    """A nutpie-compiled model for ``design``'s structure, loaded with ``design``'s data and ``priors``."""
+def compiled_model(design: TrafficDesign, priors: dict[str, float], block: LinearBlock, *, ar1: bool, noncentred: bool = False):
+    """A nutpie-compiled model for ``design``'s structure, loaded with ``design``'s data, ``priors`` and ``block``."""
     import nutpie
 
-    key = (*design.key, bool(ar1), bool(noncentred))
+    key = (*design.key, bool(ar1), bool(noncentred), *(float(priors[name]) for name in GRAPH_PRIORS))
     with _LOCK:
         compiled = _CACHE.get(key)
         if compiled is None:
-            model = build_model(design, priors, ar1=ar1, noncentred=noncentred)
+            model = build_model(design, priors, block, ar1=ar1, noncentred=noncentred)
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             _CACHE[key] = compiled
             while len(_CACHE) > _CACHE_SIZE:
@@ -162,7 +146,7 @@ def compiled_model(design: TrafficDesign, priors: dict[str, float], *, ar1: bool
         else:
             _CACHE.move_to_end(key)
     updates = {name: design.data[name] for name in GRAPH_DATA}
-    updates.update({f"prior_{name}": np.asarray(float(priors[name])) for name in GRAPH_PRIORS})
+    updates.update(graph_arrays(design, priors, block, noncentred=noncentred))
     known = {var.name for var in compiled.shared_var_keys}
     return compiled.with_data(**{name: value for name, value in updates.items() if name in known})
 

@@ -15,7 +15,7 @@ DEFAULT_PRIORS: dict[str, float] = {
     # level: a Gaussian random walk on knots every `knot_spacing` days, linearly interpolated between knots
     "level_sd": 1.0,  # level at the first knot ~ Normal(median log count, level_sd)
     "drift_per_year_sd": 0.5,  # drift ~ Normal(0, .) in log units per year (0.5 = +-65%/year at 1 sd)
-    "rw_sd_per_knot": 0.1,  # innovation sd per knot step ~ Gamma(2, rate 2/.): mean ., zero-avoiding
+    "rw_sd_per_knot": 0.1,  # prior median of the innovation sd per knot step (rw_sd^2 ~ InverseGamma(2, .), zero-avoiding)
     # seasonality
     "weekday_sd": 0.5,  # day-of-week effects ~ ZeroSumNormal(.)
     "weekday_yearly_sd": 0.2,  # weekday x yearly Fourier interaction coefficients ~ Normal(0, .)
@@ -43,18 +43,25 @@ DEFAULT_PRIORS: dict[str, float] = {
     "burst_hourly_median": 1.25,  # burst factor median for hourly buckets (log-interpolated to 1.0 at 1 s)
 }
 
+# the random walk's innovation variance rw_sd^2 ~ InverseGamma(RW_SHAPE, RW_MEDIAN_GAMMA * rw_sd_per_knot^2), so that
+# the prior median of rw_sd is rw_sd_per_knot (RW_MEDIAN_GAMMA = median of Gamma(RW_SHAPE, 1)); 90% prior interval
+# for rw_sd_per_knot = 0.1: 0.06 .. 0.22
+RW_SHAPE = 2.0
+RW_MEDIAN_GAMMA = 1.6783469900166608
+
 DEFAULT_OPTIONS: dict[str, object] = {
     "competitor_events": "effect",  # "effect" | "exclude"
     "knot_spacing": 7,  # days between random-walk knots
-    "fourier_order": 4,  # yearly Fourier pairs
+    "fourier_order": 6,  # yearly Fourier pairs
     "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
     "level_param": "auto",  # random-walk parameterisation: "auto" (from the data) | "centred" | "noncentred"
     # single-day occurrences: "noise" (lift = lift_mean, spread = event-day noise) | "pooled" (own lifts) |
     # "auto" ("noise" when a type has more than 20 single-day occurrences)
     "single_day_lifts": "auto",
     "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
-    "adaptation": "low_rank",  # nutpie mass-matrix adaptation; "diag" is 6x faster here but mixes worse (docs)
+    "adaptation": "diag",  # nutpie mass-matrix adaptation: "diag" (the linear block is whitened, see traffic_whiten.py) | "low_rank"
     "target_accept": 0.9,
+    "thin": 3,  # the sampler runs draws * thin iterations per chain and keeps every thin-th (ESS per kept draw up)
     "eigval_cutoff": 2.0,  # nutpie low-rank adaptation: eigenvalues within [1/c, c] of 1 are ignored (larger = cheaper)
 }
 
@@ -95,6 +102,8 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
     if merged["level_param"] not in ("auto", "centred", "noncentred"):
         raise ModelError(f"option level_param must be 'auto', 'centred' or 'noncentred', got {merged['level_param']!r}")
+    if int(merged["thin"]) < 1:
+        raise ModelError(f"option thin must be >= 1, got {merged['thin']!r}")
     if int(merged["knot_spacing"]) < 1 or int(merged["fourier_order"]) < 1:
         raise ModelError("options knot_spacing and fourier_order must be >= 1")
     return merged
