@@ -201,6 +201,8 @@ def diagnostics_from_idata(idata, *, var_names: Sequence[str] | None = None) -> 
         divergences = int(np.asarray(idata["sample_stats"]["diverging"].values).astype(bool).sum())
     elif "sample_stats" in idata.children:
         divergences = 0  # a sampler without a divergence flag (e.g. not HMC) has none to report
+    if "divergences" in idata.attrs:  # a thinned fit records its count over every iteration, kept or not
+        divergences = int(idata.attrs["divergences"])
     return {
         "divergences": divergences,
         "max_r_hat": _agg("max_r_hat", max),

@@ -60,3 +60,26 @@ def test_gaussian_approximation_centres_and_scales_the_posterior(design):
     assert np.median(np.abs(knots[1 : len(weekly_mean) + 1] - weekly_mean)) < 0.3
     # L is a proper square root of a covariance: lower-triangular-free but full rank and finite
     assert np.all(np.isfinite(block.chol)) and np.linalg.matrix_rank(block.chol) == block.size
+
+
+def test_thinning_keeps_divergences_of_discarded_iterations():
+    """A divergence in an iteration that thinning drops is still counted and flags its kept draw."""
+    import xarray as xr
+
+    from bayescap.models.traffic import _thinned
+
+    chains, iterations, thin = 2, 12, 3
+    div = np.zeros((chains, iterations), dtype=bool)
+    div[0, 4] = True  # dropped (kept draws are iterations 2, 5, 8, 11)
+    div[1, 11] = True  # kept
+    coords = {"chain": np.arange(chains), "draw": np.arange(iterations)}
+    raw = xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"x": (("chain", "draw"), np.arange(24.0).reshape(2, 12))}, coords=coords),
+        "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), div),
+                                    "n_steps": (("chain", "draw"), np.full((2, 12), 7.0))}, coords=coords),
+    })
+    post, stats, n_div = _thinned(raw, thin)
+    assert n_div == 2
+    assert post.sizes["draw"] == 4 and post["x"].values[0].tolist() == [2.0, 5.0, 8.0, 11.0]
+    assert stats["diverging"].values.tolist() == [[False, True, False, False], [False, False, False, True]]
+    assert np.all(stats["n_steps"].values == 7.0)

@@ -128,21 +128,7 @@ def fit_traffic(
         **({"mass_matrix_eigval_cutoff": float(opt["eigval_cutoff"])} if opt["adaptation"] == "low_rank" else {}),
     )
     t2 = time.perf_counter()
-    # keep every thin-th draw: the slowest quantity (the random walk's scale) has an autocorrelation time of about
-    # 20 draws, so thinning keeps nearly all of its ESS while the derived arrays stay small
-    keep = {dims.DRAW: slice(thin - 1, None, thin)}
-    raw_posterior = raw.posterior.to_dataset().isel(keep)
-    raw_posterior = raw_posterior.assign_coords({dims.DRAW: np.arange(raw_posterior.sizes[dims.DRAW])})
-    full_stats = raw.sample_stats.to_dataset()
-    stats = full_stats.isel(keep)
-    if "diverging" in full_stats:  # a kept draw is flagged when any iteration of its block diverged
-        blocks = full_stats["diverging"].coarsen({dims.DRAW: thin}).max()
-        stats["diverging"] = ((dims.CHAIN, dims.DRAW), blocks.transpose(dims.CHAIN, dims.DRAW).values)
-    if "n_steps" in full_stats:  # mean leapfrog steps per iteration, over each block
-        steps = full_stats["n_steps"].coarsen({dims.DRAW: thin}).mean()
-        stats["n_steps"] = ((dims.CHAIN, dims.DRAW), steps.transpose(dims.CHAIN, dims.DRAW).values)
-    stats = stats.assign_coords({dims.DRAW: np.arange(stats.sizes[dims.DRAW])})
-    n_divergent = int(full_stats["diverging"].sum()) if "diverging" in full_stats else 0
+    raw_posterior, stats, n_divergent = _thinned(raw, thin)
 
     rng = np.random.default_rng([int(seed), 1])
     event_dates = set(design.dates[design.data["is_event"] > 0])
@@ -177,6 +163,26 @@ def fit_traffic(
         }
     )
     return idata
+
+
+def _thinned(raw: xr.DataTree, thin: int) -> tuple[xr.Dataset, xr.Dataset, int]:
+    """Every thin-th draw of the sampler's posterior and stats, and the divergences over *every* iteration.
+
+    The slowest quantity (the walk scale, through the knots' spread) has an autocorrelation time of about 10
+    iterations, so the kept draws carry nearly all its ESS while the derived arrays stay small. A kept draw's
+    ``diverging`` flag says whether any iteration of its block diverged; ``n_steps`` is the block's mean.
+    """
+    keep = {dims.DRAW: slice(thin - 1, None, thin)}
+    renumber = {dims.DRAW: np.arange(raw.posterior.sizes[dims.DRAW] // thin)}
+    posterior = raw.posterior.to_dataset().isel(keep).assign_coords(renumber)
+    full = raw.sample_stats.to_dataset()
+    stats = full.isel(keep)
+    for name, reduce in (("diverging", "max"), ("n_steps", "mean")):
+        if name in full:
+            blocks = getattr(full[name].coarsen({dims.DRAW: thin}), reduce)()
+            stats[name] = ((dims.CHAIN, dims.DRAW), blocks.transpose(dims.CHAIN, dims.DRAW).values)
+    divergences = int(full["diverging"].sum()) if "diverging" in full else 0
+    return posterior, stats.assign_coords(renumber), divergences
 
 
 def _flat(da: xr.DataArray) -> np.ndarray:

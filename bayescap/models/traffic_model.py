@@ -62,7 +62,15 @@ def student_t_logp(x, nu, sigma):
     )
 
 
-def build_model(design: TrafficDesign, priors: dict[str, float], block: LinearBlock, *, ar1: bool, noncentred: bool = False) -> pm.Model:
+def build_model(
+    design: TrafficDesign,
+    priors: dict[str, float],
+    block: LinearBlock,
+    *,
+    ar1: bool,
+    noncentred: bool = False,
+    arrays: dict[str, np.ndarray] | None = None,
+) -> pm.Model:
     """The traffic model for ``design`` (formulas in docs/traffic_model.md).
 
     log count_t = level_t + weekday_t + yearly_t + sum of occurrence lifts_t - competitor_t + r_t, with
@@ -74,7 +82,8 @@ def build_model(design: TrafficDesign, priors: dict[str, float], block: LinearBl
     afterwards in numpy from beta.
     """
     n_types = max(len(design.event_types), 1)
-    arrays = graph_arrays(design, priors, block, noncentred=noncentred)
+    if arrays is None:
+        arrays = graph_arrays(design, priors, block, noncentred=noncentred)
     with pm.Model() as model:
         # static shapes (they are part of the compile-cache key): no shape checks in the compiled graph
         values = {**{name: design.data[name] for name in GRAPH_DATA}, **arrays}
@@ -135,10 +144,11 @@ def compiled_model(design: TrafficDesign, priors: dict[str, float], block: Linea
     import nutpie
 
     key = (*design.key, bool(ar1), bool(noncentred), *(float(priors[name]) for name in GRAPH_PRIORS))
+    arrays = graph_arrays(design, priors, block, noncentred=noncentred)
     with _LOCK:
         compiled = _CACHE.get(key)
         if compiled is None:
-            model = build_model(design, priors, block, ar1=ar1, noncentred=noncentred)
+            model = build_model(design, priors, block, ar1=ar1, noncentred=noncentred, arrays=arrays)
             compiled = nutpie.compile_pymc_model(model, backend="numba")
             _CACHE[key] = compiled
             while len(_CACHE) > _CACHE_SIZE:
@@ -146,7 +156,7 @@ def compiled_model(design: TrafficDesign, priors: dict[str, float], block: Linea
         else:
             _CACHE.move_to_end(key)
     updates = {name: design.data[name] for name in GRAPH_DATA}
-    updates.update(graph_arrays(design, priors, block, noncentred=noncentred))
+    updates.update(arrays)
     known = {var.name for var in compiled.shared_var_keys}
     return compiled.with_data(**{name: value for name, value in updates.items() if name in known})
 
