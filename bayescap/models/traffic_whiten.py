@@ -86,8 +86,7 @@ def _columns(design: TrafficDesign, pri: dict[str, float], layout, hyper: dict, 
         elif name == "level0_raw":
             blocks.append(np.full((n, 1), pri["level_sd"]))
         elif name == "z_rw":
-            cum = np.tril(np.ones((design.n_knots, design.n_knots - 1)), k=-1)  # knot k = sum of the first k steps
-            blocks.append(d["knot_matrix"] @ (hyper["rw_sd"] * cum))
+            blocks.append(d["knot_matrix"] @ (hyper["rw_sd"] * _cumulative_steps(design.n_knots)))
         elif name == "weekday_raw":
             blocks.append(pri["weekday_sd"] * d["weekday_matrix"])
         elif name == "yearly_raw":
@@ -105,32 +104,42 @@ def _columns(design: TrafficDesign, pri: dict[str, float], layout, hyper: dict, 
     return np.concatenate(blocks, axis=1)
 
 
+def _prior_diag(pri: dict[str, float], layout) -> tuple[np.ndarray, np.ndarray]:
+    """Prior mean and diagonal precision of beta, except the walk's steps (see :func:`_walk_steps`): standard normal
+    raw coefficients and drift, Normal(lift_mean_mu, lift_mean_sd) lift means, the first knot ~ Normal(0, level_sd)."""
+    p = p_size(layout)
+    m0, prec = np.zeros(p), np.ones(p)
+    for name, _ in layout:
+        s = _slice_of(layout, name)
+        if name == "knots_dev":
+            prec[s] = 0.0
+            prec[s.start] = 1.0 / pri["level_sd"] ** 2
+        elif name == "lift_mean":
+            prec[s] = 1.0 / pri["lift_mean_sd"] ** 2
+            m0[s] = pri["lift_mean_mu"]
+    return m0, prec
+
+
+def _walk_steps(design: TrafficDesign, pri: dict[str, float], layout) -> np.ndarray:
+    """D with D beta = the centred walk's steps minus their drift: knots_dev[k+1] - knots_dev[k] - step_c * drift."""
+    k = _slice_of(layout, "knots_dev")
+    D = np.diff(np.eye(p_size(layout))[k], axis=0)
+    D[:, _slice_of(layout, "drift_raw").start] = -pri["drift_per_year_sd"] * design.knot_spacing / DAYS_PER_YEAR
+    return D
+
+
+def _cumulative_steps(n_knots: int) -> np.ndarray:
+    """(n_knots, n_knots - 1): knot k = the sum of the walk's first k steps."""
+    return np.tril(np.ones((n_knots, n_knots - 1)), k=-1)
+
+
 def _prior(design: TrafficDesign, pri: dict[str, float], layout, hyper: dict) -> tuple[np.ndarray, np.ndarray]:
     """Prior mean and precision of beta at ``hyper`` (only the random walk's depends on it)."""
-    p = sum(size for _, size in layout)
-    m0 = np.zeros(p)
-    P0 = np.zeros((p, p))
-    sl, i = {}, 0
-    for name, size in layout:
-        sl[name] = slice(i, i + size)
-        i += size
-    for name, s in sl.items():
-        if name == "lift_mean":
-            P0[s, s] = np.eye(s.stop - s.start) / pri["lift_mean_sd"] ** 2
-            m0[s] = pri["lift_mean_mu"]
-        elif name != "knots_dev":
-            P0[s, s] = np.eye(s.stop - s.start)  # standard normal raw coefficients (and drift_raw)
-    if "knots_dev" in sl:
-        # knots_dev[0] ~ N(0, level_sd); knots_dev[k+1] - knots_dev[k] - step_c * drift ~ N(0, rw_sd)
-        k, dr = sl["knots_dev"], sl["drift_raw"].start
-        nk = k.stop - k.start
-        step_c = pri["drift_per_year_sd"] * design.knot_spacing / DAYS_PER_YEAR
-        D = np.zeros((nk - 1, p))
-        D[np.arange(nk - 1), k.start + np.arange(1, nk)] = 1.0
-        D[np.arange(nk - 1), k.start + np.arange(nk - 1)] = -1.0
-        D[:, dr] = -step_c
+    m0, prec = _prior_diag(pri, layout)
+    P0 = np.diag(prec)
+    if any(name == "knots_dev" for name, _ in layout):
+        D = _walk_steps(design, pri, layout)
         P0 += D.T @ D / hyper["rw_sd"] ** 2
-        P0[k.start, k.start] += 1.0 / pri["level_sd"] ** 2
     return m0, P0
 
 
@@ -215,10 +224,7 @@ def whiten(design: TrafficDesign, pri: dict[str, float], *, ar1: bool, noncentre
         if noncentred:
             second = hyper["rw_sd"] ** 2 * (parts["z_rw"] ** 2 + var["z_rw"])
         else:
-            k = _slice_of(layout, "knots_dev")
-            Dk = np.diff(np.eye(p_size(layout))[k], axis=0)  # rows: knot k+1 minus knot k
-            step_c = pri["drift_per_year_sd"] * design.knot_spacing / DAYS_PER_YEAR
-            Dk[:, _slice_of(layout, "drift_raw").start] = -step_c
+            Dk = _walk_steps(design, pri, layout)
             second = (Dk @ b) ** 2 + np.einsum("ij,jk,ik->i", Dk, cov, Dk)
         hyper["rw_sd"] = float(np.clip(np.sqrt(np.mean(second)), 0.1 * pri["rw_sd_per_knot"], 10.0 * pri["rw_sd_per_knot"]))
         slot_type = d["slot_type"][: design.n_occ]
@@ -247,17 +253,7 @@ def graph_arrays(design: TrafficDesign, pri: dict[str, float], block: LinearBloc
     L, shift = block.chol, block.shift
     fixed = _columns(design, pri, layout, {"rw_sd": 0.0, "lift_sd": np.zeros(max(len(design.event_types), 1))}, noncentred)
     occ = _slice_of(layout, "z_occ")
-    p = block.size
-    m0 = np.zeros(p)
-    prec = np.ones(p)
-    for name, size in layout:
-        s = _slice_of(layout, name)
-        if name == "knots_dev":  # its prior is the walk below, plus the first knot's Normal(0, level_sd)
-            prec[s] = 0.0
-            prec[s.start] = 1.0 / pri["level_sd"] ** 2
-        elif name == "lift_mean":
-            prec[s] = 1.0 / pri["lift_mean_sd"] ** 2
-            m0[s] = pri["lift_mean_mu"]
+    m0, prec = _prior_diag(pri, layout)
     out = {
         "mean_shift": float(d["y_center"]) + fixed @ shift,
         "mean_mat": fixed @ L,
@@ -269,14 +265,11 @@ def graph_arrays(design: TrafficDesign, pri: dict[str, float], block: LinearBloc
     }
     if noncentred:
         rw = _slice_of(layout, "z_rw")
-        cum = np.tril(np.ones((design.n_knots, design.n_knots - 1)), k=-1)
-        walk = d["knot_matrix"] @ cum
+        walk = d["knot_matrix"] @ _cumulative_steps(design.n_knots)
         out["rw_shift"] = walk @ shift[rw]
         out["rw_mat"] = walk @ L[rw]
     else:
-        k = _slice_of(layout, "knots_dev")
-        D = np.diff(np.eye(p)[k], axis=0)
-        D[:, _slice_of(layout, "drift_raw").start] = -pri["drift_per_year_sd"] * design.knot_spacing / DAYS_PER_YEAR
+        D = _walk_steps(design, pri, layout)
         out["walk_shift"] = D @ shift
         out["walk_mat"] = D @ L
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
