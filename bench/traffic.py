@@ -6,13 +6,17 @@ Prints ``BENCH <name> <value> <unit>`` lines (``make bench`` calls :func:`main`)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 from bayescap.backtest.data import peyton_manning_history
 from bayescap.backtest.run import run_backtest
 from bayescap.commands._common import REPO_ROOT
 from bayescap.models.traffic import diagnostics, fit_traffic
-from bayescap.models.traffic_model import clear_compile_cache
 from bayescap.models.traffic_synthetic import simulate_history
 
 PEYTON = REPO_ROOT / "data" / "real" / "traffic" / "traffic_wikipedia_peyton_manning.csv"
@@ -47,29 +51,56 @@ def backtest() -> None:
         print(f"# {note}")
 
 
+FRESH_PROCESS_FIT = """
+import json, time
+t0 = time.perf_counter()
+from bayescap.models.traffic import fit_traffic
+from bayescap.models.traffic_synthetic import simulate_history
+t1 = time.perf_counter()
+df, _ = simulate_history({n_max}, seed={seed})
+hist = df.head({n}).copy()
+hist.attrs = dict(df.attrs)
+t2 = time.perf_counter()
+idata = fit_traffic(hist, seed={seed}, draws=1000, tune=1000, chains=2)
+t3 = time.perf_counter()
+print(json.dumps({{"import": t1 - t0, "fit": t3 - t2, "setup": idata.attrs["compile_seconds"]}}))
+"""
+
+
+def fresh_process_fit(n: int, numba_cache: str) -> dict[str, float]:
+    """A 730-day fit in a new Python process whose numba cache is ``numba_cache`` (empty = a new machine)."""
+    script = FRESH_PROCESS_FIT.format(n=n, n_max=max(LENGTHS), seed=SEED)
+    env = {**os.environ, "NUMBA_CACHE_DIR": numba_cache}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def fit_cost() -> None:
-    """730-day fit including compilation, then after it; then sampling cost at 365 .. 1,460 days."""
+    """730-day fit on a new machine (empty numba cache: compiles the log density) and in a new process (loads it from
+    the cache); then the in-process cost at 365 .. 1,460 days."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = fresh_process_fit(730, cache)
+        warm = fresh_process_fit(730, cache)
+    bench("traffic_fit730_first_compile_seconds", cold["fit"], "s (fit incl. compiling the log density, new machine)")
+    bench("traffic_fit730_first_compile_setup_seconds", cold["setup"], "s (of which: whitening + compilation)")
+    bench("traffic_fit730_new_process_seconds", warm["fit"], "s (fit, log density loaded from numba's cache)")
+    bench("traffic_import_seconds", warm["import"], "s (import bayescap.models.traffic)")
     df, _ = simulate_history(max(LENGTHS), seed=SEED)
     for n in LENGTHS:
         hist = df.head(n).copy()
         hist.attrs = dict(df.attrs)
-        clear_compile_cache()
         t0 = time.perf_counter()
-        first = fit_traffic(hist, seed=SEED, draws=1000, tune=1000, chains=2)
-        with_compile = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        second = fit_traffic(hist, seed=SEED + 1, draws=1000, tune=1000, chains=2)
-        warm = time.perf_counter() - t0
-        diag = diagnostics(second)
+        idata = fit_traffic(hist, seed=SEED + 1, draws=1000, tune=1000, chains=2)
+        seconds = time.perf_counter() - t0
+        diag = diagnostics(idata)
         if n == 730:
-            bench("traffic_fit730_with_compile_seconds", with_compile, "s")
-            bench("traffic_fit730_seconds", warm, "s")
-            bench("traffic_fit730_compile_seconds", float(first.attrs["compile_seconds"]), "s")
+            bench("traffic_fit730_seconds", seconds, "s")
             bench("traffic_fit730_tree_steps", diag["mean_tree_steps"], "steps/iteration")
             bench("traffic_fit730_max_r_hat", diag["max_r_hat"], "ratio")
             bench("traffic_fit730_min_ess_bulk", diag["min_ess_bulk"], "draws")
-        bench(f"traffic_fit_seconds_{n}d", warm, "s")
-        bench(f"traffic_compile_seconds_{n}d", float(first.attrs["compile_seconds"]), "s")
+        bench(f"traffic_fit_seconds_{n}d", seconds, "s")
+        bench(f"traffic_sampling_seconds_{n}d", float(idata.attrs["sampling_seconds"]), "s")
+        bench(f"traffic_tree_steps_{n}d", diag["mean_tree_steps"], "steps/iteration")
 
 
 def main() -> None:

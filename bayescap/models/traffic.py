@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from bayescap import dims
 from bayescap.errors import InputError, ModelError
@@ -33,6 +34,7 @@ from bayescap.models.traffic_design import (
     occurrence_runs,
     weekday_yearly_features,
 )
+from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
 from bayescap.models.traffic_whiten import LinearBlock, whiten
@@ -63,6 +65,10 @@ LIFT_FLOOR = 0.01  # an intensity-scaled lift never takes a day below 1% of its 
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
+# BLAS threads: the whitening's matrices are small (a few hundred columns), and OpenBLAS's threads spin against each
+# other and the sampler's chains on a small machine -- a 214 x 214 solve took 28 ms with a busy second core instead of
+# 0.5 ms single-threaded
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def fit_traffic(
     history_df: pd.DataFrame,
     *,
@@ -111,7 +117,10 @@ def fit_traffic(
     else:
         noncentred = opt["level_param"] == "noncentred"
     block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
-    compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
+    if opt["sampler_backend"] == "pymc":
+        compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
+    else:
+        compiled = nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
     t1 = time.perf_counter()
     thin = int(opt["thin"])
     raw = nutpie.sample(
