@@ -56,8 +56,8 @@ FOURIER_ORDER_MAX_AUTO = 10  # largest candidate of fourier_order="auto" (bayesc
 DEFAULT_OPTIONS: dict[str, object] = {
     "competitor_events": "effect",  # "effect" | "exclude"
     "knot_spacing": 7,  # days between random-walk knots
-    # yearly Fourier pairs: an integer >= 1, or "auto" (chosen per fit from its own history, see traffic_order.py)
-    "fourier_order": 6,
+    # yearly Fourier pairs: "auto" (chosen per fit from its own history, see traffic_order.py) or an integer >= 1
+    "fourier_order": "auto",
     "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
     "level_param": "auto",  # random-walk parameterisation: "auto" (from the data) | "centred" | "noncentred"
     # single-day occurrences: "noise" (lift = lift_mean, spread = event-day noise) | "pooled" (own lifts) |
