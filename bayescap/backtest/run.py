@@ -74,6 +74,7 @@ def run_backtest(
                         **diag,
                         "compile_seconds": float(idata.attrs["compile_seconds"]),
                         "sampling_seconds": float(idata.attrs["sampling_seconds"]),
+                        "fourier_order": int(idata.attrs["fourier_order"]),
                         "seconds": elapsed,
                     }
                 )

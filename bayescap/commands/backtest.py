@@ -98,7 +98,8 @@ def format_table(result: dict) -> str:
     for o in result.get("bayescap", {}).get("origins", []):
         lines.append(
             f"  bayescap origin {o['origin'] + 1} ({o['test_start']}..{o['test_end']}): divergences {o['divergences']}, "
-            f"max r_hat {o['max_r_hat']:.3f}, min ESS {o['min_ess_bulk']:.0f}, {o['seconds']:.1f}s"
+            f"max r_hat {o['max_r_hat']:.3f}, min ESS {o['min_ess_bulk']:.0f}, yearly order {o.get('fourier_order', '?')}, "
+            f"{o['seconds']:.1f}s"
         )
     for note in result.get("notes", []):
         lines.append(f"note: {note}")

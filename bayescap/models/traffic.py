@@ -36,6 +36,7 @@ from bayescap.models.traffic_design import (
 )
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
+from bayescap.models.traffic_order import choose_fourier_order, scores_json
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
 from bayescap.models.traffic_whiten import LinearBlock, whiten
 from bayescap.models.traffic_priors import (
@@ -103,11 +104,16 @@ def fit_traffic(
         raise ModelError("draws, tune and chains must all be >= 1")
     pri = merge_priors(priors)
     opt = merge_options(options)
+    t_order = time.perf_counter()
+    order, order_scores = opt["fourier_order"], {}
+    if order == "auto":  # chosen from the training history only (traffic_order.py); recorded in attrs
+        order, order_scores = choose_fourier_order(history_df, pri, opt)
+    t_order = time.perf_counter() - t_order
     design = build_design(
         history_df,
         competitor_events=str(opt["competitor_events"]),
         knot_spacing=int(opt["knot_spacing"]),
-        fourier_order=int(opt["fourier_order"]),
+        fourier_order=int(order),
         weekday_yearly_order=int(opt["weekday_yearly_order"]),
         single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
     )
@@ -168,6 +174,9 @@ def fit_traffic(
             "thin": thin,
             "divergences": n_divergent,  # over every post-warmup iteration, kept or not
             "level_param": "noncentred" if noncentred else "centred",
+            "fourier_order": int(order),  # the order the design was built with (forecast_traffic rebuilds it)
+            "fourier_order_scores": scores_json(order_scores),  # "auto": held-out log density per candidate
+            "fourier_order_seconds": t_order,
             "peak_factor_source": "prior" if table is None or table.empty else f"intraday ({len(table)} days)",
         }
     )
@@ -374,7 +383,7 @@ def _design_for(idata: xr.DataTree, history_df: pd.DataFrame) -> tuple[TrafficDe
         history_df,
         competitor_events=str(opt["competitor_events"]),
         knot_spacing=int(opt["knot_spacing"]),
-        fourier_order=int(opt["fourier_order"]),
+        fourier_order=int(idata.attrs.get("fourier_order", opt["fourier_order"])),  # "auto" resolved at the fit
         weekday_yearly_order=int(opt["weekday_yearly_order"]),
         single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from bayescap.errors import ModelError
 
 DEFAULT_PRIORS: dict[str, float] = {
@@ -49,10 +51,13 @@ DEFAULT_PRIORS: dict[str, float] = {
 RW_SHAPE = 2.0
 RW_MEDIAN_GAMMA = 1.6783469900166608
 
+FOURIER_ORDER_MAX_AUTO = 10  # largest candidate of fourier_order="auto" (bayescap.models.traffic_order.CANDIDATES)
+
 DEFAULT_OPTIONS: dict[str, object] = {
     "competitor_events": "effect",  # "effect" | "exclude"
     "knot_spacing": 7,  # days between random-walk knots
-    "fourier_order": 6,  # yearly Fourier pairs
+    # yearly Fourier pairs: "auto" (chosen per fit from its own history, see traffic_order.py) or an integer >= 1
+    "fourier_order": "auto",
     "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
     "level_param": "auto",  # random-walk parameterisation: "auto" (from the data) | "centred" | "noncentred"
     # single-day occurrences: "noise" (lift = lift_mean, spread = event-day noise) | "pooled" (own lifts) |
@@ -99,8 +104,10 @@ def merge_options(options: dict | None) -> dict[str, object]:
         merged[key] = value
     if merged["competitor_events"] not in ("effect", "exclude"):
         raise ModelError(f"option competitor_events must be 'effect' or 'exclude', got {merged['competitor_events']!r}")
-    if int(merged["weekday_yearly_order"]) < 0 or int(merged["weekday_yearly_order"]) > int(merged["fourier_order"]):
-        raise ModelError("option weekday_yearly_order must be between 0 and fourier_order")
+    merged["fourier_order"] = _fourier_order(merged["fourier_order"])
+    top = FOURIER_ORDER_MAX_AUTO if merged["fourier_order"] == "auto" else merged["fourier_order"]
+    if int(merged["weekday_yearly_order"]) < 0 or int(merged["weekday_yearly_order"]) > top:
+        raise ModelError(f"option weekday_yearly_order must be between 0 and fourier_order (at most {top})")
     if merged["single_day_lifts"] not in ("auto", "noise", "pooled"):
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
     if merged["level_param"] not in ("auto", "centred", "noncentred"):
@@ -109,6 +116,16 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option sampler_backend must be 'numba' or 'pymc', got {merged['sampler_backend']!r}")
     if int(merged["thin"]) < 1:
         raise ModelError(f"option thin must be >= 1, got {merged['thin']!r}")
-    if int(merged["knot_spacing"]) < 1 or int(merged["fourier_order"]) < 1:
-        raise ModelError("options knot_spacing and fourier_order must be >= 1")
+    if int(merged["knot_spacing"]) < 1:
+        raise ModelError("option knot_spacing must be >= 1")
     return merged
+
+
+def _fourier_order(value: object) -> int | str:
+    """``"auto"`` or a whole number >= 1 (as an int); anything else is a ModelError."""
+    if value == "auto":
+        return "auto"
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) != int(value) or int(value) < 1:
+        raise ModelError(f"option fourier_order must be 'auto' or a whole number >= 1, got {value!r}")
+    return int(value)

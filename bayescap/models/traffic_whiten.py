@@ -210,7 +210,7 @@ def whiten(design: TrafficDesign, pri: dict[str, float], *, ar1: bool, noncentre
         cov = linalg.inv(P)
         e = _ar_filter(r, hyper["phi"], d["prev_mask"])
         A_X = _ar_filter(X, hyper["phi"], d["prev_mask"])
-        e2 = e**2 + np.einsum("ij,jk,ik->i", A_X, cov, A_X)
+        e2 = e**2 + np.sum((A_X @ cov) * A_X, axis=1)  # diag(A_X cov A_X'), via BLAS
         sigma = np.where(event, hyper["sigma_event"], hyper["sigma_normal"])
         irls = (NU_APPROX + 1.0) / (NU_APPROX + e2 / sigma**2)
         for key, days in (("sigma_normal", mask & ~event), ("sigma_event", mask & event)):
@@ -225,7 +225,7 @@ def whiten(design: TrafficDesign, pri: dict[str, float], *, ar1: bool, noncentre
             second = hyper["rw_sd"] ** 2 * (parts["z_rw"] ** 2 + var["z_rw"])
         else:
             Dk = _walk_steps(design, pri, layout)
-            second = (Dk @ b) ** 2 + np.einsum("ij,jk,ik->i", Dk, cov, Dk)
+            second = (Dk @ b) ** 2 + np.sum((Dk @ cov) * Dk, axis=1)
         hyper["rw_sd"] = float(np.clip(np.sqrt(np.mean(second)), 0.1 * pri["rw_sd_per_knot"], 10.0 * pri["rw_sd_per_knot"]))
         slot_type = d["slot_type"][: design.n_occ]
         free = d["slot_free"][: design.n_occ] > 0
