@@ -163,3 +163,16 @@ def test_docs_table_lists_every_case():
     assert f"**{len(CASES)} distinct bad inputs**" in docs
     for case in CASES:
         assert f"`test_bad_input_message[{case.name}]`" in docs, case.name
+
+
+def test_unknown_key_with_a_control_character_stays_on_one_line(tmp_path):
+    """A key holding a newline (found by the property test) is shown escaped: the message stays one line."""
+    from bayescap.inputs.scenario import read_scenarios
+
+    text = '"bad\\nkey" = 1\n' + FIX.companions()["scenario"].read_text(encoding="utf-8")  # a top-level key
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_scenarios(path)
+    message = str(info.value)
+    assert "\n" not in message and "'bad\\nkey'" in message and "s.toml" in message

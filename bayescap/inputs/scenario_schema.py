@@ -53,8 +53,15 @@ def show(value: Any) -> str:
     return repr(value)
 
 
+def key_text(key: Any) -> str:
+    """A key as a message shows it: as written, or quoted and escaped when it holds a newline or another control
+    character (a message is one line)."""
+    key = str(key)
+    return key if key.isprintable() else ascii(key)
+
+
 def fail(path: str, key: str, expected: str) -> InputError:
-    return InputError(path, f"key {key}", expected)
+    return InputError(path, f"key {key_text(key)}", expected)
 
 
 def _integer(lo: int | None = None, hi: int | None = None, what: str = "an integer") -> Parser:
@@ -308,7 +315,8 @@ def check_keys(path: str, table: dict, allowed: Iterable[str], prefix: str) -> N
         if key not in allowed:
             guess = closest(str(key), allowed, cutoff=0.5)
             hint = f" (did you mean '{guess}'?)" if guess else f" (known keys: {', '.join(allowed)})"
-            raise fail(path, f"{prefix}{key}", f"a known key, got '{key}'{hint}")
+            shown = f"'{key}'" if str(key).isprintable() else key_text(key)  # key_text quotes it already
+            raise fail(path, f"{prefix}{key}", f"a known key, got {shown}{hint}")
 
 
 def parse_table(path: str, table: Any, spec: dict[str, Field], prefix: str, *, partial: bool) -> dict:
