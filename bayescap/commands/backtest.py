@@ -23,7 +23,7 @@ inside the window count as known future events. Metrics are pooled over all test
 (missing days left out): relCRPS = mean CRPS of the predictive draws / mean actual
 (lower is better), cov80 / cov95 = share of actuals inside the central 80% / 95%
 intervals (ideal 0.80 / 0.95), MAPE of the predictive median, and seconds per origin
-(fit + forecast; the first origin includes compiling the model).
+(fit + forecast; on a new machine the first origin includes compiling the log density).
 Baselines in the same run: seasonal naive (same weekday one week earlier, spread from
 the empirical weekly log-changes) and Prophet (MAP, raw and log counts, event days as
 holidays; skipped with a note when Prophet is not installed).

@@ -13,24 +13,23 @@ accidentally pasted duplicate row is caught instead of counted twice.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from bayescap.errors import InputError
 from bayescap.inputs.csvfile import closest, numeric_column, read_table, require_columns, text_column, where
+from bayescap.inputs.names import IDENTIFIER_RE
 
 KIND = "load-test CSV"
 LEVELS = ("node", "cluster")
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}")
 _ALIASES = {"throughput_rps": "throughput", "rps": "throughput"}
 
 
 def _names(df: pd.DataFrame, column: str, what: str) -> pd.Series:
     values = text_column(df, column, what=what)
     for line, value in values.items():
-        if not NAME_RE.fullmatch(value):
+        if not IDENTIFIER_RE.fullmatch(value):
             raise InputError(
                 df.attrs["path"],
                 where(line, column),

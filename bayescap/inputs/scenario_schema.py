@@ -18,13 +18,12 @@ from typing import Any
 
 from bayescap.errors import InputError
 from bayescap.inputs.csvfile import closest
+from bayescap.inputs.names import EVENT_TYPE_RE, IDENTIFIER_RE, SCENARIO_NAME_RE
 from bayescap.inputs.scenario_types import WEEKDAYS
 
 KIND = "scenario TOML"
 SCHEMA_VERSION = 1
 MAX_HORIZON_DAYS = 1826  # five years
-NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-EVENT_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,47}")
 _WEEKDAY_ABBR = {w[:3]: i for i, w in enumerate(WEEKDAYS)}
 
 Parser = Callable[[str, Any, str], Any]  # (path, value, key) -> parsed value
@@ -158,35 +157,25 @@ def _text(max_len: int = 500) -> Parser:
     return parse
 
 
-def _name(path: str, value: Any, key: str) -> str:
-    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-        raise fail(
-            path,
-            key,
-            "a scenario name of 1 to 64 letters, digits, '-' or '_' (it becomes a directory name "
-            f"under reports/), got {show(value)}",
-        )
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Parser:
+    """A string that matches ``pattern`` entirely; else the error says ``what`` was expected."""
 
-
-def _identifier(what: str) -> Parser:
     def parse(path: str, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}", value):
-            raise fail(path, key, f"{what} (letters, digits, '_.:+-'), got {show(value)}")
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise fail(path, key, f"{what}, got {show(value)}")
         return value
 
     return parse
 
 
-def _event_type(path: str, value: Any, key: str) -> str:
-    if not isinstance(value, str) or not EVENT_TYPE_RE.fullmatch(value):
-        raise fail(
-            path,
-            key,
-            "an event type of lower-case letters, digits and '_' (the <type> of a traffic column "
-            f"event_<type>), got {show(value)}",
-        )
-    return value
+_name = _matching(SCENARIO_NAME_RE, "a scenario name of 1 to 64 letters, digits, '-' or '_' (it becomes a directory name under reports/)")
+_event_type = _matching(
+    EVENT_TYPE_RE, "an event type of lower-case letters, digits and '_' (the <type> of a traffic column event_<type>)"
+)
+
+
+def _identifier(what: str) -> Parser:
+    return _matching(IDENTIFIER_RE, f"{what} (letters, digits, '_.:+-')")
 
 
 def _weekday(path: str, value: Any, key: str) -> int:

@@ -38,6 +38,7 @@ from bayescap.inputs.csvfile import (
     timestamp_column,
     where,
 )
+from bayescap.inputs.names import EVENT_TYPE_RE
 
 KIND = "traffic CSV"
 INTRADAY_KIND = "intraday traffic CSV"
@@ -45,7 +46,6 @@ HOLIDAYS_KIND = "Prophet holidays CSV"
 MIN_HISTORY_DAYS = 56
 EVENT_PREFIX = "event_"
 COMPETITOR = "competitor_event"
-EVENT_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,47}")
 _ALIASES = {"ds": "date", "y": "count"}
 _INTRADAY_ALIASES = {"ds": "timestamp", "y": "count"}
 

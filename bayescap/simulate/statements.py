@@ -24,11 +24,10 @@ import pandas as pd
 import xarray as xr
 
 from bayescap.dims import DATE, EVENT_TYPE, SCENARIO, TIER
-from bayescap.errors import InputError
 from bayescap.inputs.scenario_types import WEEKDAYS, Scenario
 from bayescap.simulate.engine import split_types
 from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, plural
-from bayescap.simulate.summary import draws_of, event_types_of, present_tiers
+from bayescap.simulate.summary import draws_of, event_types_of, present_tiers, scenario_order
 
 PROB = 0.90  # one-sided bounds
 INTERVAL = (0.05, 0.95)  # two-sided 90% intervals
@@ -274,14 +273,7 @@ def risk_statements(sim: xr.Dataset, scenarios: Sequence[Scenario], *, baseline:
     list of dict
         ``{"id", "scenario", "text", "values"}`` each.
     """
-    names = [str(s) for s in sim[SCENARIO].values]
-    by_name = {s.name: s for s in scenarios}
-    missing = [n for n in names if n not in by_name]
-    if missing:
-        raise InputError(None, "scenarios", f"a Scenario for every simulated scenario; missing {missing}")
-    base = baseline if baseline is not None else names[0]
-    if base not in names:
-        raise InputError(None, "baseline", f"one of the simulated scenarios {names}, got {base!r}")
+    names, by_name, base = scenario_order(sim, scenarios, baseline)
     out: list[dict | None] = []
     for name in [base] + [n for n in names if n != base]:
         sc = by_name[name]

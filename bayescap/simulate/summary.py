@@ -195,6 +195,22 @@ def fleet_summary(sim: xr.Dataset, scenario: str) -> dict[str, dict]:
     return out
 
 
+def scenario_order(sim: xr.Dataset, scenarios: Sequence[Scenario], baseline: str | None) -> tuple[list[str], dict[str, Scenario], str]:
+    """The simulated scenario names, each name's Scenario, and the baseline (default: the first simulated).
+
+    Raises InputError when a simulated scenario has no Scenario or the baseline was not simulated.
+    """
+    names = [str(s) for s in sim[SCENARIO].values]
+    by_name = {s.name: s for s in scenarios}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InputError(None, "scenarios", f"a Scenario for every simulated scenario; missing {missing}")
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise InputError(None, "baseline", f"one of the simulated scenarios {names}, got {base!r}")
+    return names, by_name, base
+
+
 def summarise(sim: xr.Dataset, scenarios: Sequence[Scenario], *, baseline: str | None = None) -> dict:
     """The ``scenarios`` and ``differences`` parts of summary.json (schema v1).
 
@@ -213,14 +229,7 @@ def summarise(sim: xr.Dataset, scenarios: Sequence[Scenario], *, baseline: str |
         ``{"scenarios": [...], "differences": [...]}``; all numbers plain JSON (None
         for undefined).
     """
-    names = [str(s) for s in sim[SCENARIO].values]
-    by_name = {s.name: s for s in scenarios}
-    missing = [n for n in names if n not in by_name]
-    if missing:
-        raise InputError(None, "scenarios", f"a Scenario for every simulated scenario; missing {missing}")
-    base = baseline if baseline is not None else names[0]
-    if base not in names:
-        raise InputError(None, "baseline", f"one of the simulated scenarios {names}, got {base!r}")
+    names, by_name, base = scenario_order(sim, scenarios, baseline)
     metrics = {n: scenario_metrics(sim, n) for n in names}
     scen_out = [
         {
