@@ -27,7 +27,6 @@ from bayescap.errors import InputError, ModelError
 from bayescap.models.traffic_design import (
     DAYS_PER_YEAR,
     TrafficDesign,
-    build_design,
     event_types_of,
     fourier_features,
     level_moves,
@@ -36,7 +35,7 @@ from bayescap.models.traffic_design import (
 )
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
-from bayescap.models.traffic_order import choose_fourier_order, scores_json
+from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
 from bayescap.models.traffic_whiten import LinearBlock, whiten
 from bayescap.models.traffic_priors import (
@@ -109,14 +108,7 @@ def fit_traffic(
     if order == "auto":  # chosen from the training history only (traffic_order.py); recorded in attrs
         order, order_scores = choose_fourier_order(history_df, pri, opt)
     t_order = time.perf_counter() - t_order
-    design = build_design(
-        history_df,
-        competitor_events=str(opt["competitor_events"]),
-        knot_spacing=int(opt["knot_spacing"]),
-        fourier_order=int(order),
-        weekday_yearly_order=int(opt["weekday_yearly_order"]),
-        single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
-    )
+    design = design_for_order(history_df, opt, int(order))
     t0 = time.perf_counter()
     if opt["level_param"] == "auto":
         noncentred = not level_moves(design)
@@ -379,14 +371,7 @@ def _replicated(posterior: xr.Dataset, design: TrafficDesign, opt: dict, rng: np
 def _design_for(idata: xr.DataTree, history_df: pd.DataFrame) -> tuple[TrafficDesign, dict, dict]:
     pri = json.loads(idata.attrs["priors"])
     opt = json.loads(idata.attrs["options"])
-    design = build_design(
-        history_df,
-        competitor_events=str(opt["competitor_events"]),
-        knot_spacing=int(opt["knot_spacing"]),
-        fourier_order=int(idata.attrs.get("fourier_order", opt["fourier_order"])),  # "auto" resolved at the fit
-        weekday_yearly_order=int(opt["weekday_yearly_order"]),
-        single_day_lifts=str(opt.get("single_day_lifts", "pooled")),
-    )
+    design = design_for_order(history_df, opt, int(idata.attrs.get("fourier_order", opt["fourier_order"])))  # "auto" resolved at the fit
     if str(design.dates[0].date()) != idata.attrs["first_date"] or str(design.dates[-1].date()) != idata.attrs["last_date"]:
         raise ModelError(
             f"history_df covers {design.dates[0].date()}..{design.dates[-1].date()} but the posterior was fitted to "
