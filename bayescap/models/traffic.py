@@ -29,7 +29,7 @@ from bayescap.models.traffic_design import (
     TrafficDesign,
     event_types_of,
     fourier_features,
-    level_moves,
+    noncentred_walk,
     occurrence_runs,
     weekday_yearly_features,
 )
@@ -110,10 +110,7 @@ def fit_traffic(
     t_order = time.perf_counter() - t_order
     design = design_for_order(history_df, opt, int(order))
     t0 = time.perf_counter()
-    if opt["level_param"] == "auto":
-        noncentred = not level_moves(design)
-    else:
-        noncentred = opt["level_param"] == "noncentred"
+    noncentred = noncentred_walk(design, str(opt["level_param"]))
     block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
     if opt["sampler_backend"] == "pymc":
         compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)

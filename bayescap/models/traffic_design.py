@@ -264,6 +264,13 @@ def build_design(
     )
 
 
+def noncentred_walk(design: TrafficDesign, level_param: str) -> bool:
+    """Option ``level_param``: "centred", "noncentred", or "auto" (non-centred when the level barely moves)."""
+    if level_param == "auto":
+        return not level_moves(design)
+    return level_param == "noncentred"
+
+
 def level_moves(design: TrafficDesign) -> bool:
     """Whether the data pin the level down week by week (then the centred random walk samples best).
 

@@ -32,7 +32,6 @@ plus small updates, 0.3-0.8 s.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 
@@ -40,9 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 from scipy.special import gammaln
+from threadpoolctl import threadpool_limits
 
 from bayescap.errors import ModelError
-from bayescap.models.traffic_design import TrafficDesign, build_design, level_moves
+from bayescap.models.traffic_design import TrafficDesign, build_design, noncentred_walk
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_whiten import NU_APPROX, _ar_filter, _columns, _prior, block_layout, whiten
 
@@ -94,27 +94,16 @@ def choose_fourier_order(
     if folds < 1:
         return cands[0], {}
     starts = [n - k * int(fold_days) for k in range(folds, 0, -1)]
-    if opt["level_param"] == "auto":
-        noncentred = not level_moves(first)
-    else:
-        noncentred = opt["level_param"] == "noncentred"
+    noncentred = noncentred_walk(first, str(opt["level_param"]))
     scores = {}
-    with _one_blas_thread():
+    # single-threaded BLAS for these small products: with threads, a busy 2-core machine made the selection 2-10x
+    # slower (threads wait on each other)
+    with threadpool_limits(limits=1, user_api="blas"):
         for c in cands:
             design = first if c == cands[0] else design_for_order(history_df, opt, c)
             scores[c] = holdout_score(design, pri, starts, int(fold_days), ar1=bool(opt["ar1"]), noncentred=noncentred)
     best = max(scores.values())
     return min(c for c in cands if scores[c] >= best), scores
-
-
-def _one_blas_thread():
-    """Single-threaded BLAS for these small products: with threads, a busy 2-core machine made the selection 2-10x
-    slower (threads wait on each other). threadpoolctl comes with PyMC; without it, nothing changes."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def scores_json(scores: dict[int, float]) -> str:
