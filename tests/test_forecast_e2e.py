@@ -55,6 +55,9 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     pages = [p.extract_text() for p in PdfReader(runs[0] / "report.pdf").pages]
     assert "DRAFT" in pages[0] and "model checks failed" in pages[0]
     assert all("DRAFT" in text for text in pages), "every page carries the banner"
+    # the report names the finished run directory, not the staging one it was built in
+    text = " ".join(" ".join(t.split()) for t in pages)
+    assert f"bayescap report {runs[0]}" in text.replace("\n", " ") and ".partial-" not in text
 
 
 def test_same_seed_and_inputs_give_identical_summary(two_runs):

@@ -396,6 +396,11 @@ def takeaway(doc: Doc, page: Page, text: str) -> Page:
     return paragraph(doc, page, text, size=style.FONT_BODY, weight="bold", color=style.INK, after_in=0.12)
 
 
+def note(doc: Doc, page: Page, text: str) -> Page:
+    """A small, muted paragraph: how to read a figure or table, a caveat."""
+    return paragraph(doc, page, text, size=style.FONT_SMALL, color=style.MUTED)
+
+
 def missing_note(doc: Doc, page: Page, what: str) -> Page:
     """Say plainly what could not be shown, instead of failing the whole report."""
     return paragraph(doc, page, f"Not shown: {what}", color=style.MUTED, style_="italic", gid=STRUCTURAL)

@@ -139,14 +139,12 @@ def fleet_table(doc: Doc, page: Page, summary: dict) -> Page:
             )
     if not rows:
         return layout.missing_note(doc, page, "summary.json has no fleet recommendation.")
-    page = layout.paragraph(
+    page = layout.note(
         doc,
         page,
         "The smallest fleet per tier that keeps the chance of overload on any event "
         "day of the horizon at or below the scenario's target; overload means peak demand above "
         "the fleet's capacity at the target utilisation.",
-        size=style.FONT_SMALL,
-        color=style.MUTED,
     )
     cols = [
         Column("scenario", 0.15),
@@ -215,14 +213,12 @@ def _overload_charts(doc: Doc, page: Page, files: RunFiles, servers, names: list
             ax.set_ylabel("chance of overload on any event day")
             ax.set_title(f"\u201c{tier}\u201d: overload risk by fleet size", fontsize=style.FONT_BODY)
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=style.FONT_TINY)
-        page = layout.paragraph(
+        page = layout.note(
             doc,
             page,
             "Dots: the recommended fleet of each scenario (table above). Where a curve stays above zero or "
             "rises again, adding servers of that instance type no longer helps: the peak demand is beyond what "
             "the best cluster of that type can serve.",
-            size=style.FONT_SMALL,
-            color=style.MUTED,
         )
     base = names[0] if names else None
     parts = [
@@ -276,12 +272,10 @@ def _distribution_block(
     names = _sim_scenarios(files)
     colours = [style.scenario_colour(i) for i in range(len(names))]
     page = layout.heading(doc, page, what[0].upper() + what[1:] + " per scenario", min_after_in=2.8)
-    page = layout.paragraph(
+    page = layout.note(
         doc,
         page,
         "White dot: median; thick bar: middle 80%; thin bar: middle 95%; shape: where the simulated outcomes fall.",
-        size=style.FONT_SMALL,
-        color=style.MUTED,
     )
     da = first_var(files.simulation, var_names)
     if da is None:
@@ -310,12 +304,10 @@ def _distribution_block(
     if sentences:
         page = layout.takeaway(doc, page, f"Takeaway: {what}, median (90% interval): " + "; ".join(sentences) + ".")
     if never:
-        page = layout.paragraph(
+        page = layout.note(
             doc,
             page,
             "Some simulated futures never run out (infinite values); they are not drawn.",
-            size=style.FONT_SMALL,
-            color=style.MUTED,
         )
     page = _diff_sentence(doc, page, s, key)
     related = [st for st in s.get("statements") or [] if str(st.get("id", "")).startswith(key)]

@@ -267,13 +267,11 @@ def appendix_pages(doc: Doc, files: RunFiles, status: dict) -> Page:
         )
     skipped = [f"{model}: {', '.join(d['skipped'])}" for model, d in models.items() if d.get("skipped")]
     if skipped:
-        page = layout.paragraph(
+        page = layout.note(
             doc,
             page,
             "Not checked (constant, or a point mass of the model such as a parameter "
             "that is exactly zero in many draws, where rank diagnostics mean nothing): " + "; ".join(skipped) + ".",
-            size=style.FONT_SMALL,
-            color=style.MUTED,
         )
     if status["problems"]:
         page = layout.heading(doc, page, "Problems found")
@@ -426,8 +424,8 @@ def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
     page = layout.paragraph(
         doc,
         page,
-        f"Rebuild this PDF without refitting: bayescap report {files.run_dir}. "
-        f"Diagnostic plots: bayescap diagnose {files.run_dir}.",
+        f"Rebuild this PDF without refitting: bayescap report {files.final_dir}. "
+        f"Diagnostic plots: bayescap diagnose {files.final_dir}.",
         size=style.FONT_SMALL,
         color=style.MUTED,
         gid=layout.STRUCTURAL,

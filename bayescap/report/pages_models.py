@@ -99,13 +99,11 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
             fontsize=style.FONT_BODY,
         )
         ax.legend(loc="upper left", ncols=3, fontsize=style.FONT_TINY)
-        page = layout.paragraph(
+        page = layout.note(
             doc,
             page,
             "Orange dots: past event days; orange ticks along the bottom: planned event "
             "days. Bands: the middle 50%, 80% and 95% of simulated futures.",
-            size=style.FONT_SMALL,
-            color=style.MUTED,
         )
         lo0, hi0 = np.nanquantile(draws[:, 0], [0.1, 0.9])
         lo1, hi1 = np.nanquantile(draws[:, -1], [0.1, 0.9])
@@ -324,14 +322,12 @@ def _capacity_charts(doc: Doc, page: Page, files: RunFiles, post: xr.Dataset, ca
             figures.thousands(ax)
             ax.set_ylim(0, curve_top * 1.6)  # linear extrapolations run off the top: that is the point
             ax.legend(loc="upper left", fontsize=style.FONT_TINY)
-        page = layout.paragraph(
+        page = layout.note(
             doc,
             page,
             "Dots: measured. Line and bands: model median, middle 50% and 90%. "
             "Dashed: linear extrapolation (throughput of one core times the number of cores). "
             "Dotted vertical line: N*, the point beyond which more cores lower throughput.",
-            size=style.FONT_SMALL,
-            color=style.MUTED,
         )
     best = _capacity_takeaway(cap)
     if best:

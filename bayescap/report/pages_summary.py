@@ -177,13 +177,11 @@ def differences_table(doc: Doc, page: Page, summary: dict, *, key_only: bool = F
     diffs = summary.get("differences") or []
     if not diffs:
         return page
-    page = layout.paragraph(
+    page = layout.note(
         doc,
         page,
         "Differences between scenarios, computed draw by draw (the same simulated futures under each scenario), "
         "so they are more certain than the gap between two medians suggests:",
-        size=style.FONT_SMALL,
-        color=style.MUTED,
     )
     cols = [
         Column("Scenario", 0.2),

@@ -30,6 +30,13 @@ class RunFiles:
     simulation: xr.Dataset | None
     missing: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def final_dir(self) -> Path:
+        """Where the run lives once complete: ``bayescap forecast`` builds the report inside a staging directory that
+        it then renames to the manifest's ``run_name``, so the report must name that one."""
+        name = (self.manifest or {}).get("run_name")
+        return self.run_dir.parent / name if name else self.run_dir
+
     def group(self, model: str, group: str) -> xr.Dataset | None:
         """``posteriors.nc``'s ``/<model>/<group>`` as a Dataset, or None when absent."""
         if self.posteriors is None or model not in self.posteriors.children:
