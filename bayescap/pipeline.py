@@ -28,7 +28,7 @@ DEFAULT_SEED = 20261126
 # last-bit noise of multi-threaded floating point never changes a stored number between runs.
 SUMMARY_DIGITS = 6
 HOURS_PER_MONTH = 730.0
-PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy", "pandas", "xarray", "matplotlib")
+PACKAGES = ("pymc", "pytensor", "nutpie", "numba", "arviz", "arviz-base", "arviz-stats", "numpy", "pandas", "xarray", "matplotlib")
 
 
 @dataclass(frozen=True)
