@@ -12,7 +12,6 @@ benchmarks, but none of them is one company's traffic *and* load tests together.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
