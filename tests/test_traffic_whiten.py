@@ -83,3 +83,43 @@ def test_thinning_keeps_divergences_of_discarded_iterations():
     assert post.sizes["draw"] == 4 and post["x"].values[0].tolist() == [2.0, 5.0, 8.0, 11.0]
     assert stats["diverging"].values.tolist() == [[False, True, False, False], [False, False, False, True]]
     assert np.all(stats["n_steps"].values == 7.0)
+
+
+@pytest.mark.parametrize("seasonal_sd", [None, {"yearly_sd": 0.7, "weekday_yearly_sd": 0.45, "weekday_sd": 0.9}])
+def test_named_posterior_quantities_reproduce_the_sampled_mean(seasonal_sd):
+    """The knots, seasonal coefficients and lifts that traffic.py derives from the sampler's raw draws give back the
+    mean the sampler saw (y_center + X beta - competitor term): the forecast and the report use the named ones."""
+    import xarray as xr
+
+    from bayescap.models.traffic import _log_mean, _post_arrays, _posterior_dataset
+    from bayescap.models.traffic_whiten import _columns
+
+    df, _ = simulate_history(400, truth=SyntheticTruth(competitor_drop=0.4, competitor_every_days=14), seed=SEED)
+    design = build_design(df, competitor_events="effect", knot_spacing=7, fourier_order=5, weekday_yearly_order=2)
+    pri = merge_priors(seasonal_sd)
+    block = whiten(design, pri, ar1=True, noncentred=False)
+    rng = np.random.default_rng(SEED)
+    n_types = max(len(design.event_types), 1)
+    draws = 3
+    z = rng.standard_normal((draws, block.size))
+    lift_sd = np.abs(rng.standard_normal((draws, n_types)))
+    comp = np.abs(rng.standard_normal(draws))
+    raw = xr.Dataset(
+        {
+            "z_lin": (("chain", "draw", "z_dim"), z[None]),
+            "lift_sd": (("chain", "draw", "type_dim"), lift_sd[None]),
+            "competitor_effect": (("chain", "draw"), comp[None]),
+            "sigma_normal": (("chain", "draw"), np.full((1, draws), 0.2)),
+            "sigma_event_excess": (("chain", "draw"), np.full((1, draws), 0.1)),
+            "nu_excess": (("chain", "draw"), np.full((1, draws), 3.0)),
+            "phi_raw": (("chain", "draw"), np.zeros((1, draws))),
+        }
+    )
+    post = _posterior_dataset(raw, design, block, pri, {"ar1": True}, None, rng)
+    named = _log_mean(_post_arrays(post), design)
+    d = design.data
+    for s in range(draws):
+        X = _columns(design, pri, block.layout, {"rw_sd": 0.0, "lift_sd": lift_sd[s]}, False)
+        sampled = float(d["y_center"]) + X @ (block.shift + block.chol @ z[s]) - comp[s] * d["competitor"] * d["competitor_weight"]
+        np.testing.assert_allclose(named[s], sampled, rtol=0, atol=1e-9)
+
