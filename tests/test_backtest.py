@@ -131,3 +131,33 @@ def test_cli_rejects_unknown_method(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("date,count\n2024-01-01,5\n")
     assert main(["backtest", str(path), "--methods", "arima"]) == 2
+
+
+@pytest.mark.parametrize("command", ["backtest", "capacity"])
+def test_cli_keeps_an_existing_json_file(tmp_path, capsys, command):
+    """--json FILE never replaces a user's file silently: refused (before any fitting) unless --force."""
+    from bayescap.cli import main
+
+    data = tmp_path / "in.csv"
+    data.write_text("date,count\n2024-01-01,5\n")
+    out = tmp_path / "mine.json"
+    out.write_text('{"kept": true}\n')
+    assert main([command, str(data), "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "--force" in err
+    assert json.loads(out.read_text()) == {"kept": True}
+
+
+def test_json_output_is_atomic_strict_json(tmp_path, capsys):
+    """NaN and infinity become null (strict JSON), and no temporary file is left next to FILE."""
+    import argparse
+
+    from bayescap.commands._common import write_json_output
+
+    out = tmp_path / "r.json"
+    write_json_output(argparse.Namespace(json=out), {"prophet_log": {"rel_crps": float("nan"), "cov80": float("inf"), "mape": 0.5}})
+    assert json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}")) == {
+        "prophet_log": {"rel_crps": None, "cov80": None, "mape": 0.5}
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    assert f"wrote {out}" in capsys.readouterr().out

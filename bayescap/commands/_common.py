@@ -49,3 +49,26 @@ def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, 
     g.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
     g.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
     g.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+
+
+def add_json_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--json FILE (written atomically; NaN and infinity as null) and --force (replace an existing FILE)."""
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help=f"also write {what} as JSON to FILE")
+    parser.add_argument("--force", action="store_true", help="replace --json FILE if it exists (refused otherwise)")
+
+
+def check_json_target(args: argparse.Namespace) -> None:
+    """Refuse an existing --json FILE without --force, before any work is done."""
+    if args.json is not None:
+        from bayescap.ingest._files import refuse_overwrite
+
+        refuse_overwrite(args.json, args.force, "--json file")
+
+
+def write_json_output(args: argparse.Namespace, payload: dict) -> None:
+    """Write ``payload`` to --json FILE, if given, and say where."""
+    if args.json is not None:
+        from bayescap.runstore import write_json
+
+        write_json(args.json, payload)
+        print(f"wrote {args.json}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
-from bayescap.errors import InputError, OutputError
+from bayescap.commands._common import add_json_option, check_json_target, write_json_output
+from bayescap.errors import InputError
 
 DEFAULT_SEED = 20261126
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("traffic", type=Path, metavar="TRAFFIC.csv", help="daily traffic history CSV")
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write {method: metrics} as JSON to FILE")
+    add_json_option(parser, "{method: metrics}")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument(
         "--draws", type=int, default=1000, help="posterior draws per chain (default 1000; x 2 chains = 2000 predictive draws)"
@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "--methods", f"methods from {', '.join(METHODS)}, got '{bad[0]}'")
     if args.draws < 1 or args.tune < 1 or args.chains < 1:
         raise InputError(None, "--draws/--tune/--chains", "positive numbers")
+    check_json_target(args)
     history = load_history(args.traffic)
     result = run_backtest(
         history,
@@ -127,10 +128,5 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda msg: print(msg, flush=True),
     )
     print(format_table(result))
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(result, indent=2) + "\n")
-        except OSError as exc:
-            raise OutputError(f"cannot write {args.json}: {exc.strerror}") from None
-        print(f"wrote {args.json}")
+    write_json_output(args, result)
     return 0

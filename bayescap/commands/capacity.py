@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from bayescap.commands._common import add_sampling_options
-from bayescap.errors import OutputError
+from bayescap.commands._common import add_json_option, add_sampling_options, check_json_target, write_json_output
 
 DEFAULT_SEED = 20261126
 
@@ -39,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("loadtest", type=Path, metavar="LOADTEST.csv", help="load-test CSV (tier,config,n,throughput)")
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the summary as JSON to FILE")
+    add_json_option(parser, "the summary")
     add_sampling_options(parser)
     parser.set_defaults(func=run)
 
@@ -77,16 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from bayescap.inputs.loadtest import read_loadtest
     from bayescap.models.capacity import diagnostics, fit_capacity, summarise_capacity
 
+    check_json_target(args)
     df = read_loadtest(args.loadtest)
     seed = DEFAULT_SEED if args.seed is None else args.seed
     tree = fit_capacity(df, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
     summary = summarise_capacity(tree)
     diag = diagnostics(tree)
     print(format_summary(summary, diag))
-    if args.json is not None:
-        payload = {**summary, "diagnostics": diag}
-        try:
-            args.json.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-        except OSError as exc:
-            raise OutputError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
+    write_json_output(args, {**summary, "diagnostics": diag})
     return 0
