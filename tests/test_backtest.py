@@ -88,6 +88,31 @@ def test_origins_need_enough_history():
         origins(df)
 
 
+def test_validation_period_is_the_history_as_it_stood_earlier():
+    """--before DAYS: the protocol's last test day moves DAYS days back and nothing after it is seen."""
+    from bayescap.backtest.protocol import history_before
+
+    df = peyton_manning_history(PEYTON)
+    last = df["date"].max()
+    early = history_before(df, 112)
+    assert early["date"].max() == last - pd.Timedelta(days=112)
+    assert early.attrs == df.attrs
+    splits = origins(early)
+    assert splits[-1].test_dates[-1] == last - pd.Timedelta(days=112)
+    assert splits[0].test_dates[0] == last - pd.Timedelta(days=223)
+    assert all(o.train["date"].max() < o.test_dates[0] for o in splits)
+    assert history_before(df, 0).equals(df)
+    with pytest.raises(InputError, match="--before.*>= 0, got -1"):
+        history_before(df, -1)
+
+
+def test_cli_before_needs_enough_history(tmp_path, capsys):
+    from bayescap.cli import main
+
+    assert main(["backtest", str(PEYTON), "--before", "2200", "--methods", "seasonal_naive"]) == 2
+    assert "at least 842 days" in capsys.readouterr().err
+
+
 def test_peyton_manning_converter():
     df = peyton_manning_history(PEYTON)
     assert list(df.columns) == ["date", "count", "event_playoff", "event_superbowl", "event_day_after", "competitor_event"]

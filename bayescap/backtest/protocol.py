@@ -33,6 +33,20 @@ class Origin:
         return cal
 
 
+def history_before(history: pd.DataFrame, days: int) -> pd.DataFrame:
+    """The history as it stood ``days`` days before its last day (rows after that dropped, attrs kept).
+
+    A validation period: the same protocol run on it scores settings without looking at the last days, which
+    stay the test (docs/traffic_model.md, "Backtest").
+    """
+    if days < 0:
+        raise InputError(None, "--before", f"a whole number of days >= 0, got {days}")
+    dates = pd.to_datetime(history["date"]).dt.normalize()
+    out = history[dates <= dates.max() - pd.Timedelta(days=int(days))].reset_index(drop=True)
+    out.attrs = dict(history.attrs)
+    return out
+
+
 def origins(
     history: pd.DataFrame,
     *,

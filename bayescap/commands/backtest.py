@@ -27,6 +27,8 @@ intervals (ideal 0.80 / 0.95), MAPE of the predictive median, and seconds per or
 Baselines in the same run: seasonal naive (same weekday one week earlier, spread from
 the empirical weekly log-changes) and Prophet (MAP, raw and log counts, event days as
 holidays; skipped with a note when Prophet is not installed).
+--before DAYS runs the same protocol on the history as it stood DAYS days earlier: compare
+settings (priors, options) on such validation periods and run the last days once, at the end.
 
 TRAFFIC.csv is a traffic history (date,count,event_<type>...). Prophet's Peyton Manning
 example layout (date,views,log_views,is_playoff_game,...) is also accepted.
@@ -55,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("effect", "exclude"),
         default="effect",
         help="competitor-event days: estimate a drop ('effect', default) or leave them out of the likelihood",
+    )
+    parser.add_argument(
+        "--before",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run the protocol on the history as it stood DAYS days before its last day (a validation period: "
+        "compare settings there and keep the last days for one final test; default 0)",
     )
     parser.add_argument(
         "--methods",
@@ -107,6 +117,7 @@ def format_table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bayescap.backtest.protocol import history_before
     from bayescap.backtest.run import METHODS, run_backtest
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -116,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if args.draws < 1 or args.tune < 1 or args.chains < 1:
         raise InputError(None, "--draws/--tune/--chains", "positive numbers")
     check_json_target(args)
-    history = load_history(args.traffic)
+    history = history_before(load_history(args.traffic), args.before)
+    if args.before:
+        print(f"validation period: the history up to {history['date'].max().date()} ({args.before} days before its last day)")
     result = run_backtest(
         history,
         seed=args.seed,
@@ -127,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         options={"competitor_events": args.competitor_events},
         progress=lambda msg: print(msg, flush=True),
     )
+    result["protocol"]["days_before_end"] = args.before
     print(format_table(result))
     write_json_output(args, result)
     return 0
