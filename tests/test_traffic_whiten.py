@@ -122,4 +122,3 @@ def test_named_posterior_quantities_reproduce_the_sampled_mean(seasonal_sd):
         X = _columns(design, pri, block.layout, {"rw_sd": 0.0, "lift_sd": lift_sd[s]}, False)
         sampled = float(d["y_center"]) + X @ (block.shift + block.chol @ z[s]) - comp[s] * d["competitor"] * d["competitor_weight"]
         np.testing.assert_allclose(named[s], sampled, rtol=0, atol=1e-9)
-
