@@ -39,6 +39,8 @@ def backtest() -> None:
         bench(f"traffic_backtest_cov95_{method}", m["cov95"], "share")
         bench(f"traffic_backtest_mape_{method}", m["mape"], "ratio")
         bench(f"traffic_backtest_seconds_{method}", m["seconds"], "s/origin")
+        top2 = sum(d["share"] for d in m["top_days"][:2])
+        bench(f"traffic_backtest_top2_days_crps_share_{method}", top2, "share (the two days with the largest CRPS)")
     origins = result["bayescap"]["origins"]
     bench("traffic_backtest_first_origin_seconds", origins[0]["seconds"], "s (fit + forecast; compiles only on a new machine)")
     bench("traffic_backtest_origin_seconds_max", max(o["seconds"] for o in origins), "s (fit + forecast)")

@@ -10,7 +10,7 @@ import pytest
 
 from bayescap.backtest.baselines import seasonal_naive_draws
 from bayescap.backtest.data import peyton_manning_history
-from bayescap.backtest.metrics import crps_from_draws, crps_normal, interval_hits, pooled_metrics
+from bayescap.backtest.metrics import crps_from_draws, crps_normal, interval_hits, pooled_metrics, score_breakdown
 from bayescap.backtest.protocol import origins
 from bayescap.commands._common import REPO_ROOT
 from bayescap.errors import InputError
@@ -44,6 +44,27 @@ def test_pooled_metrics_leave_missing_days_out():
     assert m["n_days"] == 300
     assert 0.74 < m["cov80"] < 0.86 and 0.91 < m["cov95"] < 0.98
     assert interval_hits(draws, y, 0.8).shape == (400,)
+
+
+def test_score_breakdown_finds_the_days_that_carry_the_score():
+    """Per-window metrics are each window's own; a spike day's share of the summed CRPS is reported, missing days
+    are left out."""
+    rng = np.random.default_rng(3)
+    dates = [pd.date_range("2024-01-01", periods=7), pd.date_range("2024-01-08", periods=7)]
+    draws = [rng.normal(100.0, 10.0, size=(2000, 7)) for _ in dates]
+    y1 = np.full(7, 100.0)
+    y2 = np.array([100.0, 100.0, 1000.0, np.nan, 100.0, 100.0, 100.0])  # a spike on 2024-01-10, a missing day
+    out = score_breakdown(draws, [y1, y2], dates, top=3)
+    assert [w["test_start"] for w in out["windows"]] == ["2024-01-01", "2024-01-08"]
+    for w, d, y in zip(out["windows"], draws, [y1, y2]):
+        assert w["rel_crps"] == pytest.approx(pooled_metrics([d], [y])["rel_crps"])
+    assert out["windows"][1]["n_days"] == 6
+    spike = out["top_days"][0]
+    assert spike["date"] == "2024-01-10" and spike["actual"] == 1000.0
+    c_all = np.concatenate([crps_from_draws(draws[0], y1), crps_from_draws(draws[1][:, [0, 1, 2, 4, 5, 6]], y2[[0, 1, 2, 4, 5, 6]])])
+    assert spike["share"] == pytest.approx(crps_from_draws(draws[1][:, [2]], y2[[2]])[0] / c_all.sum())
+    assert spike["share"] > 0.8 and abs(spike["median"] - 100.0) < 2.0
+    assert len(out["top_days"]) == 3 and all("2024-01-11" != d["date"] for d in out["top_days"])
 
 
 def test_seasonal_naive_repeats_a_weekly_series():
@@ -135,12 +156,15 @@ def test_run_backtest_on_a_short_series(idata_structure_history):
         assert set(m) >= {"rel_crps", "cov80", "cov95", "mape", "seconds"}
         assert m["n_days"] == 14
         assert 0 < m["rel_crps"] < 1
+        assert [w["n_days"] for w in m["windows"]] == [7, 7]
+        assert 0 < sum(d["share"] for d in m["top_days"]) <= 1
     origins_info = result["bayescap"]["origins"]
     assert [o["origin"] for o in origins_info] == [0, 1]
     assert all("max_r_hat" in o and "divergences" in o for o in origins_info)
     json.dumps(result)  # the --json payload is plain JSON
     table = format_table(result)
     assert "bayescap" in table and "seasonal_naive" in table
+    assert "relCRPS per test window" in table and result["bayescap"]["top_days"][0]["date"] in table
 
 
 @pytest.fixture(scope="module")

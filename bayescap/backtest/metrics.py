@@ -8,6 +8,7 @@ E|X - X'| = 2/m^2 * sum_i (2i - m - 1) x_(i).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,3 +69,37 @@ def pooled_metrics(draws: list[np.ndarray], actuals: list[np.ndarray]) -> dict[s
         "mape": float(np.mean(np.concatenate(ape))),
         "n_days": int(y_cat.size),
     }
+
+
+def score_breakdown(
+    draws: list[np.ndarray], actuals: list[np.ndarray], dates: list, *, top: int = 5
+) -> dict[str, list[dict]]:
+    """Where a pooled score comes from: metrics per window and the days that weigh most in the pooled CRPS.
+
+    ``windows``: :func:`pooled_metrics` of each window alone (its relCRPS divides by that window's own mean
+    actual), with its first and last date. ``top_days``: the ``top`` observed days with the largest CRPS, each with
+    its actual, the predictive median and its ``share`` of the summed CRPS of all observed days (a news spike can
+    carry a third of a method's score). Missing days are left out, as in :func:`pooled_metrics`.
+    """
+    windows, days = [], []
+    for d, y, when in zip(draws, actuals, dates):
+        y = np.asarray(y, dtype=float)
+        when = pd.DatetimeIndex(when)
+        entry = {"test_start": str(when[0].date()), "test_end": str(when[-1].date())}
+        keep = np.isfinite(y)
+        if keep.any():
+            entry.update(pooled_metrics([d], [y]))
+            dk = np.asarray(d)[:, keep]
+            c = crps_from_draws(dk, y[keep])
+            med = np.median(dk, axis=0)
+            days += [(float(ci), str(t.date()), float(yi), float(mi)) for ci, t, yi, mi in zip(c, when[keep], y[keep], med)]
+        else:
+            entry["n_days"] = 0
+        windows.append(entry)
+    total = sum(c for c, *_ in days)
+    ranked = sorted(days, key=lambda r: -r[0])[: int(top)]
+    top_days = [
+        {"date": t, "actual": yi, "median": mi, "crps": ci, "share": ci / total if total > 0 else float("nan")}
+        for ci, t, yi, mi in ranked
+    ]
+    return {"windows": windows, "top_days": top_days}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayescap.backtest.baselines import holidays_frame, prophet_available, prophet_draws, seasonal_naive_draws
-from bayescap.backtest.metrics import pooled_metrics
+from bayescap.backtest.metrics import pooled_metrics, score_breakdown
 from bayescap.backtest.protocol import N_WINDOWS, TRAIN_DAYS, WINDOW_DAYS, origins
 
 METHODS = ("bayescap", "seasonal_naive", "prophet_raw", "prophet_log")
@@ -33,7 +33,10 @@ def run_backtest(
     """Backtest on ``history`` (the ``read_traffic`` contract) and return ``{method: metrics}``.
 
     Each method's entry holds ``rel_crps``, ``cov80``, ``cov95``, ``mape``, ``seconds`` (mean fit+forecast
-    seconds per origin) and ``n_days``; bayescap's entry adds ``origins`` (per-origin diagnostics and times).
+    seconds per origin) and ``n_days``, plus ``windows`` (the same metrics per test window) and ``top_days`` (the
+    days with the largest CRPS and their share of the method's summed CRPS; see
+    :func:`bayescap.backtest.metrics.score_breakdown`); bayescap's entry adds ``origins`` (per-origin diagnostics
+    and times).
     ``draws`` is per chain: the predictive draws per day are ``draws * chains`` for bayescap and the
     same number for the baselines. Prophet methods are skipped with a note when Prophet is not installed.
     """
@@ -88,9 +91,11 @@ def run_backtest(
             draws_by[method].append(d)
             seconds[method].append(elapsed)
     result: dict = {}
+    window_dates = [o.test_dates for o in splits]
     for method in methods:
         m = pooled_metrics(draws_by[method], actuals)
         m["seconds"] = float(np.mean(seconds[method]))
+        m.update(score_breakdown(draws_by[method], actuals, window_dates))
         result[method] = m
     if "bayescap" in result:
         result["bayescap"]["origins"] = origin_info

@@ -105,6 +105,19 @@ def format_table(result: dict) -> str:
             f"{method:<16}{_fmt(m['rel_crps']):>9}{_fmt(m['cov80']):>8}{_fmt(m['cov95']):>8}{_fmt(m['mape']):>8}"
             f"{m['seconds']:>10.1f}"
         )
+    scored = [(method, m) for method, m in result.items() if method not in ("protocol", "notes")]
+    if scored and all("windows" in m for _, m in scored):
+        lines.append("relCRPS per test window:")
+        for k, w in enumerate(scored[0][1]["windows"]):
+            cells = "".join(f"{method} {_fmt(m['windows'][k].get('rel_crps', float('nan')))}  " for method, m in scored)
+            lines.append(f"  {w['test_start']}..{w['test_end']}: {cells.rstrip()}")
+        lines.append("days that weigh most in each method's score (share of its summed CRPS):")
+        for method, m in scored:
+            days = "; ".join(
+                f"{d['date']} {100 * d['share']:.0f}% (actual {d['actual']:,.0f}, median {d['median']:,.0f})"
+                for d in m["top_days"][:3]
+            )
+            lines.append(f"  {method}: {days}")
     for o in result.get("bayescap", {}).get("origins", []):
         lines.append(
             f"  bayescap origin {o['origin'] + 1} ({o['test_start']}..{o['test_end']}): divergences {o['divergences']}, "
