@@ -212,3 +212,21 @@ def test_noncentred_walk_gives_the_same_level(history, idata):
     assert np.max(np.abs(a - b)[1:-1]) < 0.1  # the two parameterisations describe one model
     start = history["date"].iloc[-1] + pd.Timedelta(days=1)
     assert forecast_traffic(nc, history, calendar(start, 7), seed=1).sizes[dims.DATE] == 7
+
+
+def test_rare_event_type_forecast_stays_physically_plausible():
+    """Real data: the Peyton Manning page before the January 2016 playoffs (2 flagged days in the 28-day window, a
+    type seen on a handful of days in two years). With Student-t noise on event days too, single draws of those days
+    reached 344x the training maximum (99.9% quantile 11x); the Gaussian event-day noise keeps them plausible."""
+    from bayescap.backtest.data import peyton_manning_history
+    from bayescap.backtest.protocol import origins
+    from bayescap.commands._common import REPO_ROOT
+
+    hist = peyton_manning_history(REPO_ROOT / "data" / "real" / "traffic" / "traffic_wikipedia_peyton_manning.csv")
+    last = origins(hist)[-1]
+    assert last.calendar.drop(columns="date").to_numpy().sum() == 2
+    fit = fit_traffic(last.train, draws=500, tune=600, chains=2, seed=SEED)
+    visits = forecast_traffic(fit, last.train, last.calendar, seed=SEED + 1)["visits"].values
+    top = float(last.train["count"].max())
+    assert np.quantile(visits, 0.999, axis=0).max() < 5.0 * top
+    assert visits.max() < 20.0 * top

@@ -129,3 +129,37 @@ def test_both_sampler_backends_give_the_same_posterior():
         a, b = (fits[k]["posterior"][name].values.reshape(600, -1) for k in ("numba", "pymc"))
         sd = np.sqrt(0.5 * (a.var(axis=0) + b.var(axis=0)))
         assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.5 * sd), name
+
+
+def test_event_days_have_gaussian_noise_and_normal_days_student_t():
+    """The log density is exactly quadratic in an event day's log count, with curvature -1/sigma_event^2 (Gaussian
+    noise keeps a rare event type's forecast draws bounded); on a normal day it is the Student-t's, not quadratic."""
+    import dataclasses
+
+    design, pri, block = _setup("events+competitor+gaps", "effect", False, False)
+    n_types = max(len(design.event_types), 1)
+    layout = td.parameter_layout(block.size, n_types, ar1=False, noncentred=False)
+    x = np.random.default_rng(SEED).normal(0.0, 0.5, sum(size for _, size, _ in layout))
+    offset = {}
+    i = 0
+    for name, size, _ in layout:
+        offset[name] = i
+        i += size
+    sigma_event = np.exp(x[offset["sigma_normal"]]) + np.exp(x[offset["sigma_event_excess"]])
+    observed = design.data["mask"] > 0
+
+    def lp_with_shift(day, delta):
+        data = dict(design.data)
+        data["y"] = data["y"].copy()
+        data["y"][day] += delta
+        moved = dataclasses.replace(design, data=data)
+        return td.logp_and_grad(x, np.empty(x.size), *td.density_inputs(moved, pri, block, ar1=False, noncentred=False))
+
+    def curvature(day, delta):
+        return (lp_with_shift(day, delta) - 2 * lp_with_shift(day, 0.0) + lp_with_shift(day, -delta)) / delta**2
+
+    event_day = int(np.flatnonzero((design.data["is_event"] > 0) & observed)[0])
+    for delta in (0.05, 0.5, 2.0):
+        assert curvature(event_day, delta) == pytest.approx(-1.0 / sigma_event**2, rel=1e-6)
+    normal_day = int(np.flatnonzero((design.data["is_event"] == 0) & observed)[0])
+    assert curvature(normal_day, 2.0) != pytest.approx(curvature(normal_day, 0.05), rel=1e-2)

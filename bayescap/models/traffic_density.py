@@ -216,7 +216,7 @@ def logp_and_grad(
     for t in range(n):
         mu[t] += occ_mu[t] - comp * competitor[t] * comp_weight
 
-    # Student-t likelihood of the AR(1) innovations, own scale on event days
+    # likelihood of the AR(1) innovations: Student-t on normal days, Gaussian with its own scale on event days
     half = 0.5 * (nu + 1.0)
     const = math.lgamma(half) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
     dconst = 0.5 * (_digamma(half) - _digamma(0.5 * nu)) - 0.5 / nu
@@ -233,15 +233,21 @@ def logp_and_grad(
         r_prev = r
         if mask[t] == 0.0:
             continue
-        sig = sigma_n + sigma_e * is_event[t]
-        q = e * e / (nu * sig * sig)
-        lq = math.log1p(q)
-        lp += mask[t] * (const - math.log(sig) - half * lq)
-        g_e[t] = -mask[t] * (nu + 1.0) * e / (nu * sig * sig + e * e)
-        gs = mask[t] * (-1.0 / sig + (nu + 1.0) * q / (sig * (1.0 + q)))
-        g_sn += gs
-        g_se += gs * is_event[t]
-        g_nu += mask[t] * (dconst - 0.5 * lq + half * q / (nu * (1.0 + q)))
+        if is_event[t] > 0.0:  # event days: Gaussian noise with their own scale
+            sig = sigma_n + sigma_e
+            lp += mask[t] * (-_HALF_LOG_2PI - math.log(sig) - 0.5 * e * e / (sig * sig))
+            g_e[t] = -mask[t] * e / (sig * sig)
+            gs = mask[t] * (-1.0 / sig + e * e / (sig * sig * sig))
+            g_sn += gs
+            g_se += gs
+        else:  # normal days: Student-t noise
+            sig = sigma_n
+            q = e * e / (nu * sig * sig)
+            lq = math.log1p(q)
+            lp += mask[t] * (const - math.log(sig) - half * lq)
+            g_e[t] = -mask[t] * (nu + 1.0) * e / (nu * sig * sig + e * e)
+            g_sn += mask[t] * (-1.0 / sig + (nu + 1.0) * q / (sig * (1.0 + q)))
+            g_nu += mask[t] * (dconst - 0.5 * lq + half * q / (nu * (1.0 + q)))
         g_phi -= g_e[t] * prev
     # d/dmu_t = -(d/dr_t); r_t enters e_t and (through prev) e_{t+1}
     g_mu = np.empty(n)

@@ -74,7 +74,8 @@ def build_model(
     """The traffic model for ``design`` (formulas in docs/traffic_model.md).
 
     log count_t = level_t + weekday_t + yearly_t + sum of occurrence lifts_t - competitor_t + r_t, with
-    r_t = phi * r_{t-1} + e_t and e_t ~ StudentT(nu >= nu_min, 0, sigma_normal or sigma_event).
+    r_t = phi * r_{t-1} + e_t, e_t ~ StudentT(nu >= nu_min, 0, sigma_normal) on normal days and Normal(0, sigma_event)
+    on event days.
     The linear block beta (knots, drift, seasonal coefficients, lift means, occurrence z) is sampled whitened,
     ``beta = shift + chol @ z_lin`` (see :mod:`bayescap.models.traffic_whiten`): the mean, the Gaussian priors and
     the random walk's steps are dense linear maps of z_lin precomputed in numpy. Every array is ``pm.Data`` so one
@@ -121,7 +122,7 @@ def build_model(
         comp = pm.HalfNormal("competitor_effect", sigma=p["competitor_effect_scale"])
         mu = mu - comp * d["competitor"] * d["competitor_weight"]
 
-        # noise: Student-t with nu >= nu_min (bounded tails), own scale on event days, AR(1) persistence
+        # noise: Student-t with nu >= nu_min (bounded tails) on normal days, own scale on event days, AR(1) persistence
         sigma_normal = pm.HalfNormal("sigma_normal", sigma=p["sigma_normal_scale"])
         # event days diverge more: their scale is the normal-day scale plus a non-negative excess (this also
         # keeps single-day occurrences, whose lift and noise the data cannot tell apart, out of a funnel)
@@ -135,7 +136,11 @@ def build_model(
             phi = pt.sigmoid(p["ar_logit_mean"] + p["ar_logit_sd"] * phi_raw)
             prev = pt.concatenate([pt.zeros(1), resid[:-1]]) * d["prev_mask"]
             resid = resid - phi * prev
-        pm.Potential("loglik", (student_t_logp(resid, nu, sigma_day) * d["mask"]).sum())
+        # normal days: Student-t (news spikes); event days: Gaussian (the event is the known shock; its spread
+        # across occurrences is in the lifts), so that a rare event type's draws stay bounded
+        logp_t = student_t_logp(resid, nu, sigma_day)
+        logp_n = -0.5 * np.log(2.0 * np.pi) - pt.log(sigma_day) - 0.5 * pt.sqr(resid / sigma_day)
+        pm.Potential("loglik", ((logp_t * (1.0 - d["is_event"]) + logp_n * d["is_event"]) * d["mask"]).sum())
     return model
 
 

@@ -60,16 +60,16 @@ DEFAULT_OPTIONS: dict[str, object] = {
     "fourier_order": "auto",
     "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
     "level_param": "auto",  # random-walk parameterisation: "auto" (from the data) | "centred" | "noncentred"
-    # single-day occurrences: "noise" (lift = lift_mean, spread = event-day noise) | "pooled" (own lifts) |
-    # "auto" ("noise" when a type has more than 20 single-day occurrences)
-    "single_day_lifts": "auto",
+    # single-day occurrences: "noise" (lift = lift_mean, spread = the Gaussian event-day noise: the two cannot be told
+    # apart on one day) | "pooled" (own lifts) | "auto" ("noise" when a type has more than 20 single-day occurrences)
+    "single_day_lifts": "noise",
     "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
     "adaptation": "diag",  # nutpie mass-matrix adaptation: "diag" (the linear block is whitened, see traffic_whiten.py) | "low_rank"
     "target_accept": 0.9,
     # log density: "numba" (hand-written twin of the PyMC graph, compiled once per machine, see traffic_density.py) |
     # "pymc" (the PyMC graph itself, compiled by nutpie in every new process)
     "sampler_backend": "numba",
-    "thin": 3,  # the sampler runs draws * thin iterations per chain and keeps every thin-th (ESS per kept draw up)
+    "thin": 5,  # the sampler runs draws * thin iterations per chain and keeps every thin-th (ESS per kept draw up)
     "eigval_cutoff": 2.0,  # nutpie low-rank adaptation: eigenvalues within [1/c, c] of 1 are ignored (larger = cheaper)
 }
 

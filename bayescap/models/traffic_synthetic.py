@@ -78,7 +78,8 @@ def simulate_history(
         competitor[(t % truth.competitor_every_days == 5) & ~is_event] = 1
         mu = mu - truth.competitor_drop * competitor
     scale = np.where(is_event, truth.sigma_event, truth.sigma_normal)
-    eps = rng.standard_t(truth.nu, n_days) * scale
+    t_noise = rng.standard_t(truth.nu, n_days)
+    eps = np.where(is_event, rng.standard_normal(n_days), t_noise) * scale  # as the model: Gaussian on event days
     r = np.empty(n_days)
     prev = 0.0
     for i in range(n_days):
