@@ -354,7 +354,8 @@ def _replicated(posterior: xr.Dataset, design: TrafficDesign, opt: dict, rng: np
     S, n = mu.shape
     scale = np.where(design.data["is_event"][None, :] > 0, post["sigma_event"][:, None], post["sigma_normal"][:, None])
     # Student-t on normal days, Gaussian on event days (as in the likelihood)
-    noise = np.where(design.data["is_event"][None, :] > 0, rng.standard_normal((S, n)), rng.standard_t(post["nu"][:, None], size=(S, n))) * scale
+    event = design.data["is_event"][None, :] > 0
+    noise = np.where(event, rng.standard_normal((S, n)), rng.standard_t(post["nu"][:, None], size=(S, n))) * scale
     if opt["ar1"]:
         prev = np.concatenate([np.zeros((S, 1)), resid[:, :-1]], axis=1) * design.data["prev_mask"][None, :]
         noise = noise + post["phi"][:, None] * prev
@@ -484,8 +485,8 @@ def forecast_traffic(
         comp[pos] = cal["competitor_event"].fillna(0).astype(float).to_numpy()
         mu = mu - post["competitor_effect"][:, None] * comp[None, :]
 
-    # noise: the regime's scale and shape, AR(1) from the last history residual
-    # Student-t on normal days, Gaussian on event days (as in the likelihood)
+    # noise: Student-t (nu >= nu_min) on normal days, Gaussian on event days (as in the likelihood), each with its
+    # regime's scale; AR(1) from the last history residual
     t_draws = np.where(is_event[None, :], u_noise, u_noise / np.sqrt(chi_nu / nu))
     scale = np.where(is_event[None, :], post["sigma_event"][:, None], post["sigma_normal"][:, None])
     eps = t_draws * scale
