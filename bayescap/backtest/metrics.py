@@ -8,7 +8,6 @@ E|X - X'| = 2/m^2 * sum_i (2i - m - 1) x_(i).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -84,15 +83,15 @@ def score_breakdown(
     windows, days = [], []
     for d, y, when in zip(draws, actuals, dates):
         y = np.asarray(y, dtype=float)
-        when = pd.DatetimeIndex(when)
-        entry = {"test_start": str(when[0].date()), "test_end": str(when[-1].date())}
+        when = np.asarray(when, dtype="datetime64[D]")  # str() of a day is YYYY-MM-DD
+        entry = {"test_start": str(when[0]), "test_end": str(when[-1])}
         keep = np.isfinite(y)
         if keep.any():
             entry.update(pooled_metrics([d], [y]))
             dk = np.asarray(d)[:, keep]
             c = crps_from_draws(dk, y[keep])
             med = np.median(dk, axis=0)
-            days += [(float(ci), str(t.date()), float(yi), float(mi)) for ci, t, yi, mi in zip(c, when[keep], y[keep], med)]
+            days += [(float(ci), str(t), float(yi), float(mi)) for ci, t, yi, mi in zip(c, when[keep], y[keep], med)]
         else:
             entry["n_days"] = 0
         windows.append(entry)
