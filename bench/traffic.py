@@ -1,4 +1,5 @@
-"""Traffic benchmark: the Peyton Manning backtest against the baselines, fit time, and cost vs history length.
+"""Traffic benchmark: the Peyton Manning backtest against the baselines, fit time, cost vs history length, and the
+recovery study's interval coverage (``--replicates N``, default 40; ``--skip-recovery``).
 
 Prints ``BENCH <name> <value> <unit>`` lines (``make bench`` calls :func:`main`). Run alone with
 ``python -m bench.traffic``; it takes a few minutes on 2 cores.
@@ -6,6 +7,7 @@ Prints ``BENCH <name> <value> <unit>`` lines (``make bench`` calls :func:`main`)
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +19,7 @@ from bayescap.backtest.data import peyton_manning_history
 from bayescap.backtest.run import run_backtest
 from bayescap.commands._common import REPO_ROOT
 from bayescap.models.traffic import diagnostics, fit_traffic
+from bayescap.models.traffic_recovery import coverage_table, recovery_study
 from bayescap.models.traffic_synthetic import simulate_history
 
 PEYTON = REPO_ROOT / "data" / "real" / "traffic" / "traffic_wikipedia_peyton_manning.csv"
@@ -56,6 +59,7 @@ FRESH_PROCESS_FIT = """
 import json, time
 t0 = time.perf_counter()
 from bayescap.models.traffic import fit_traffic
+from bayescap.models.traffic_recovery import coverage_table, recovery_study
 from bayescap.models.traffic_synthetic import simulate_history
 t1 = time.perf_counter()
 df, _ = simulate_history({n_max}, seed={seed})
@@ -104,9 +108,30 @@ def fit_cost() -> None:
         bench(f"traffic_tree_steps_{n}d", diag["mean_tree_steps"], "steps/iteration")
 
 
-def main() -> None:
+def recovery(replicates: int) -> None:
+    """Coverage of the 50% and 90% intervals over ``replicates`` histories simulated with known parameters."""
+    study = recovery_study(replicates)
+    table = coverage_table(study)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for row in table.itertuples():
+        bench(f"traffic_recovery_cov90_{row.parameter}", row.cov90, f"share (se {row.se90:.3f}, n {row.n})")
+        bench(f"traffic_recovery_cov50_{row.parameter}", row.cov50, "share")
+    fits = study.drop_duplicates("replicate")
+    bench("traffic_recovery_cov90_overall", float(table["cov90"].mean()), f"share ({replicates} replicates)")
+    bench("traffic_recovery_divergent_fits", int((fits["divergences"] > 0).sum()), "count")
+    bench("traffic_recovery_max_r_hat", float(fits["max_r_hat"].max()), "ratio")
+    bench("traffic_recovery_fit_seconds_median", float(fits["seconds"].median()), "s (365 days, 2 x 500 draws)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.traffic", description=__doc__)
+    parser.add_argument("--replicates", type=int, default=40, help="recovery replicates (default 40)")
+    parser.add_argument("--skip-recovery", action="store_true")
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     fit_cost()
     backtest()
+    if not args.skip_recovery:
+        recovery(args.replicates)
 
 
 if __name__ == "__main__":

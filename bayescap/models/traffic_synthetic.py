@@ -40,6 +40,9 @@ class SyntheticTruth:
     events: dict[str, EventSpec] = field(default_factory=lambda: {"sale": EventSpec(weekday=3, days=2)})
     peak_m: tuple[float, float] = (0.0, 0.5)  # normal, event: mean of log(hourly peak factor - 1)
     peak_s: float = 0.2
+    # level: 0 = a daily random walk (a history the model only approximates); k = a walk on knots every k days,
+    # linearly interpolated between them, as the model's level (knot_spacing 7), for recovery studies
+    knot_spacing: int = 0
 
 
 def simulate_history(
@@ -50,7 +53,14 @@ def simulate_history(
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, periods=n_days, freq="D")
     t = np.arange(n_days)
-    level = truth.level + np.cumsum(rng.normal(0.0, truth.rw_sd_per_week / np.sqrt(7.0), n_days))
+    if truth.knot_spacing > 0:
+        k = int(truth.knot_spacing)
+        steps = rng.normal(0.0, truth.rw_sd_per_week * np.sqrt(k / 7.0), n_days // k + 1)
+        knots = truth.level + np.concatenate([[0.0], np.cumsum(steps)])
+        w = (t % k) / k
+        level = knots[t // k] * (1.0 - w) + knots[t // k + 1] * w
+    else:
+        level = truth.level + np.cumsum(rng.normal(0.0, truth.rw_sd_per_week / np.sqrt(7.0), n_days))
     doy = dates.day_of_year.to_numpy()
     mu = level + np.asarray(truth.weekday)[dates.day_of_week] + truth.yearly_amplitude * np.sin(2 * np.pi * doy / 365.25)
     df = pd.DataFrame({"date": dates})
