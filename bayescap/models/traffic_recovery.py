@@ -3,7 +3,7 @@
 Each replicate draws its own true parameters (noise scales, the sale's lift, the intraday peak-factor locations),
 simulates a 365-day history with a two-day sale every other Thursday and 56 days of hourly counts
 (:mod:`bayescap.models.traffic_synthetic`), fits it, and records the posterior quantiles of each checked parameter
-next to its true value. Used by the slow test (``tests/test_traffic_recovery.py``, 8 replicates) and by
+next to its true value. Used by the slow test (``tests/test_traffic_recovery.py``, 40 replicates) and by
 ``make bench ARGS=traffic`` (more replicates, so that a coverage share means something).
 """
 
