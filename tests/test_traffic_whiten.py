@@ -32,19 +32,26 @@ def test_whitening_is_an_exact_reparameterisation(design, noncentred):
     """logp(z) under the whitened model equals logp(beta = shift + L z) under the plain model, up to a constant."""
     pri = merge_priors(None)
     block = whiten(design, pri, ar1=True, noncentred=noncentred)
-    plain = LinearBlock(layout=block.layout, shift=np.zeros(block.size), chol=np.eye(block.size), hyper={})
+    p = block.size
+    plain = LinearBlock(layout=block.layout, shift=np.zeros(p), chol=np.eye(p), hyper={}, walk_a=np.ones(p),
+                        walk_k=np.zeros(p), walk_h=np.zeros(p), lam_hat=1.0)
     _, white_fn, point = _logp_fn(design, pri, block, noncentred)
     _, plain_fn, _ = _logp_fn(design, pri, plain, noncentred)
     rng = np.random.default_rng(SEED)
-    diffs = []
+    diffs, walk_logdet = [], []
     for _ in range(4):
-        z = rng.standard_normal(block.size)
+        z = rng.standard_normal(p)
         hyper = {k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in point.items() if k != "z_lin"}
-        beta = block.shift + block.chol @ z
+        rw_var = float(np.exp(hyper["rw_var_log__"]))
+        beta = block.shift + block.chol @ block.coordinates(z, rw_var)
         diffs.append(white_fn({**hyper, "z_lin": z}) - plain_fn({**hyper, "z_lin": beta}))
-    # log|det L| is the only difference, the same at every point
-    assert np.ptp(diffs) < 1e-6 * max(1.0, abs(diffs[0]))
+        walk_logdet.append(-0.5 * np.sum(np.log(block.walk_a + block.walk_k / rw_var)))
+    # the Jacobian of z -> beta is the only difference: log|det L| (constant) plus the walk coordinates' part
+    rest = np.array(diffs) - np.array(walk_logdet)
+    assert np.ptp(rest) < 1e-6 * max(1.0, abs(rest[0]))
     assert np.isfinite(diffs).all()
+    if not noncentred:  # the walk coordinates do vary with the walk's scale (else this test would not test them)
+        assert np.ptp(walk_logdet) > 1e-3
 
 
 def test_gaussian_approximation_centres_and_scales_the_posterior(design):
@@ -55,7 +62,7 @@ def test_gaussian_approximation_centres_and_scales_the_posterior(design):
     truth = SyntheticTruth()
     assert 0.5 * truth.sigma_normal < block.hyper["sigma_normal"] < 2.0 * truth.sigma_normal
     assert block.hyper["sigma_event"] >= block.hyper["sigma_normal"]
-    knots = float(design.data["y_center"]) + block.split(np.zeros(block.size))["knots_dev"]
+    knots = float(design.data["y_center"]) + block.split(np.zeros(block.size), 1.0 / block.lam_hat)["knots_dev"]
     weekly_mean = np.array([design.data["y"][7 * k : 7 * k + 7].mean() for k in range(len(design.dates) // 7)])
     assert np.median(np.abs(knots[1 : len(weekly_mean) + 1] - weekly_mean)) < 0.3
     # L is a proper square root of a covariance: lower-triangular-free but full rank and finite
@@ -103,6 +110,7 @@ def test_named_posterior_quantities_reproduce_the_sampled_mean(seasonal_sd):
     draws = 3
     z = rng.standard_normal((draws, block.size))
     lift_sd = np.abs(rng.standard_normal((draws, n_types)))
+    rw_var = np.array([0.002, 0.01, 0.05])  # around and far from the whitening's scale
     comp = np.abs(rng.standard_normal(draws))
     raw = xr.Dataset(
         {
@@ -113,6 +121,7 @@ def test_named_posterior_quantities_reproduce_the_sampled_mean(seasonal_sd):
             "sigma_event_excess": (("chain", "draw"), np.full((1, draws), 0.1)),
             "nu_excess": (("chain", "draw"), np.full((1, draws), 3.0)),
             "phi_raw": (("chain", "draw"), np.zeros((1, draws))),
+            "rw_var": (("chain", "draw"), rw_var[None]),
         }
     )
     post = _posterior_dataset(raw, design, block, pri, {"ar1": True}, None, rng)
@@ -120,5 +129,5 @@ def test_named_posterior_quantities_reproduce_the_sampled_mean(seasonal_sd):
     d = design.data
     for s in range(draws):
         X = _columns(design, pri, block.layout, {"rw_sd": 0.0, "lift_sd": lift_sd[s]}, False)
-        sampled = float(d["y_center"]) + X @ (block.shift + block.chol @ z[s]) - comp[s] * d["competitor"] * d["competitor_weight"]
+        sampled = float(d["y_center"]) + X @ (block.shift + block.chol @ block.coordinates(z[s], rw_var[s])) - comp[s] * d["competitor"] * d["competitor_weight"]
         np.testing.assert_allclose(named[s], sampled, rtol=0, atol=1e-9)

@@ -41,8 +41,6 @@ from bayescap.models.traffic_whiten import LinearBlock, whiten
 from bayescap.models.traffic_priors import (
     DEFAULT_OPTIONS,
     DEFAULT_PRIORS,
-    RW_MEDIAN_GAMMA,
-    RW_SHAPE,
     merge_options,
     merge_priors,
 )
@@ -212,22 +210,18 @@ def _posterior_dataset(
     n_chain, n_draw = raw.sizes[dims.CHAIN], raw.sizes[dims.DRAW]
     shape = (n_chain, n_draw)
     g = {name: _flat(raw[name]) for name in raw.data_vars}
-    for name, value in block.split(g.pop("z_lin")).items():
+    for name, value in block.split(g.pop("z_lin"), g["rw_var"]).items():
         g[name] = value[:, 0] if name in ("drift_raw", "level0_raw") else value
     S = n_chain * n_draw
     drift = pri["drift_per_year_sd"] * g["drift_raw"]
     step = drift * design.knot_spacing / DAYS_PER_YEAR
+    rw_sd = np.sqrt(g["rw_var"])
     if "z_rw" in g:  # non-centred walk
-        rw_sd = np.sqrt(g["rw_var"])
         start = float(design.data["y_center"]) + pri["level_sd"] * g["level0_raw"]
         walk = np.cumsum(step[:, None] + rw_sd[:, None] * g["z_rw"], axis=1)
         knots = start[:, None] + np.concatenate([np.zeros((S, 1)), walk], axis=1)
     else:
         knots = float(design.data["y_center"]) + g["knots_dev"]
-        # the innovation variance was integrated out: draw it from its exact conditional posterior given the steps
-        ss = np.sum((np.diff(knots, axis=1) - step[:, None]) ** 2, axis=1)
-        rw_rate = RW_MEDIAN_GAMMA * pri["rw_sd_per_knot"] ** 2 + 0.5 * ss
-        rw_sd = np.sqrt(rw_rate / rng.gamma(RW_SHAPE + 0.5 * (design.n_knots - 1), 1.0, size=S))
     level0 = knots[:, 0]
     w6 = pri["weekday_sd"] * g["weekday_raw"]
     weekday = np.concatenate([w6, -w6.sum(axis=1, keepdims=True)], axis=1)

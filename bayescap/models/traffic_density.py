@@ -14,7 +14,7 @@ days, no events), and the option ``sampler_backend = "pymc"`` samples the PyMC g
 
 Unconstrained parameter vector ``x`` (the order of :func:`parameter_layout`): the whitened linear block z_lin, then
 log lift_sd (one per type), log competitor_effect, log sigma_normal, log sigma_event_excess, log nu_excess,
-phi_raw (with AR(1)) and log rw_var (non-centred walk) -- PyMC's log transforms of its positive variables.
+phi_raw (with AR(1)) and log rw_var (the walk's innovation variance) -- PyMC's log transforms of its positive variables.
 """
 
 from __future__ import annotations
@@ -108,13 +108,14 @@ def _csr_vm_add(data, indices, indptr, g, out, scale):
 def logp_and_grad(
     x, grad, flags, consts, y, mask, prev_mask, is_event, competitor, slot_type_matrix, slot_free,
     chol, mean_shift, x_dense, x_data, x_ind, x_ptr, prior_shift, prior_prec, walk_shift, d_data, d_ind, d_ptr,
-    rw_shift, w_data, w_ind, w_ptr, occ_shift, o_data, o_ind, o_ptr,
+    rw_shift, w_data, w_ind, w_ptr, occ_shift, o_data, o_ind, o_ptr, walk_a, walk_k, walk_h,
 ):  # fmt: skip
     """Log density at ``x``; writes its gradient into ``grad``.
 
     ``flags`` = (p, n_types, ar1, noncentred, first index of z_occ in beta, first dense column of X); ``consts`` = (lift_sd_scale,
     competitor_effect_scale, sigma_normal_scale, sigma_event_scale, nu_min, nu_excess_mean, ar_logit_mean,
-    ar_logit_sd, rw_b, rw_shape, competitor_weight). The linear block is beta = shift + u with u = chol @ z
+    ar_logit_sd, rw_b, rw_shape, competitor_weight, number of walk steps, lam_hat). The linear block is
+    beta = shift + u with u = chol @ w, w = walk_h (lam_hat - lam) / q + z / sqrt(q), q = walk_a + walk_k / rw_var
     ; X (mean; its dense seasonal columns apart, in ``x_dense``), D (centred walk's steps), W (non-centred walk) and O (occurrence days x
     slots) are sparse, in CSR form, and X, D, W act on u.
     """
@@ -122,6 +123,7 @@ def logp_and_grad(
     lift_scale, comp_scale, sn_scale, se_scale = consts[0], consts[1], consts[2], consts[3]
     nu_min, nu_mean, ar_mean, ar_sd, rw_b, rw_shape, comp_weight = (
         consts[4], consts[5], consts[6], consts[7], consts[8], consts[9], consts[10])
+    n_steps, lam_hat = consts[11], consts[12]
     n = y.shape[0]
     n_slots = slot_free.shape[0]
     for k in range(grad.shape[0]):
@@ -166,29 +168,46 @@ def logp_and_grad(
         grad[i] = -x[i]
         phi = 1.0 / (1.0 + math.exp(-(ar_mean + ar_sd * x[i])))
         i += 1
-    rw_sd = 0.0
-    i_rw = -1
-    if noncentred:  # rw_var ~ InverseGamma(rw_shape, rw_b)
-        i_rw = i
-        rw_var = math.exp(x[i])
-        lp += rw_shape * math.log(rw_b) - math.lgamma(rw_shape) - rw_shape * x[i] - rw_b / rw_var
-        grad[i] = -rw_shape + rw_b / rw_var
-        rw_sd = math.sqrt(rw_var)
+    # the walk's innovation variance rw_var ~ InverseGamma(rw_shape, rw_b)
+    i_rw = i
+    rw_var = math.exp(x[i])
+    lp += rw_shape * math.log(rw_b) - math.lgamma(rw_shape) - rw_shape * x[i] - rw_b / rw_var
+    grad[i] = -rw_shape + rw_b / rw_var
+    rw_sd = math.sqrt(rw_var)
+    lam = 1.0 / rw_var
 
-    u = _mv(chol, x[:p])
+    # w = walk_h (lam_hat - lam) / q + z / sqrt(q), q = walk_a + walk_k lam (traffic_whiten.LinearBlock); its
+    # Jacobian -1/2 sum log q; dw/dx_rw (x_rw = log rw_var, dlam/dx_rw = -lam) kept for the gradient
+    w = np.empty(p)
+    w_scale = np.empty(p)
+    w_dx = np.empty(p)
+    jac = 0.0
+    for k in range(p):
+        q = walk_a[k] + walk_k[k] * lam
+        sc = 1.0 / math.sqrt(q)
+        pull = lam_hat - lam
+        w[k] = walk_h[k] * pull / q + x[k] * sc
+        w_scale[k] = sc
+        w_dx[k] = walk_h[k] * lam * (q + pull * walk_k[k]) / (q * q) + x[k] * 0.5 * walk_k[k] * lam * sc / q
+        lp -= 0.5 * math.log(q)
+        jac += walk_k[k] / q
+    grad[i_rw] += 0.5 * lam * jac
+
+    u = _mv(chol, w)
     # Gaussian priors of the linear block
     g_u = np.empty(p)
     for k in range(p):
         b0 = prior_shift[k] + u[k]
         lp -= 0.5 * prior_prec[k] * b0 * b0
         g_u[k] = -prior_prec[k] * b0
-    if not noncentred:  # the walk's variance integrated out: -shape * log(rw_b + ss/2)
+    if not noncentred:  # the walk's steps ~ Normal(0, rw_var)
         steps = _csr_affine(d_data, d_ind, d_ptr, u, walk_shift)
-        s = rw_b
+        ss = 0.0
         for k in range(steps.shape[0]):
-            s += 0.5 * steps[k] * steps[k]
-        lp -= rw_shape * math.log(s)
-        _csr_vm_add(d_data, d_ind, d_ptr, steps, g_u, -rw_shape / s)
+            ss += steps[k] * steps[k]
+        lp += -0.5 * n_steps * x[i_rw] - 0.5 * lam * ss
+        grad[i_rw] += -0.5 * n_steps + 0.5 * lam * ss
+        _csr_vm_add(d_data, d_ind, d_ptr, steps, g_u, -lam)
 
     # mean log count
     mu = _csr_affine(x_data, x_ind, x_ptr, u, mean_shift)
@@ -284,9 +303,12 @@ def logp_and_grad(
     grad[i_nu] += g_nu * nu_ex
     if ar1:
         grad[i_phi] += g_phi * phi * (1.0 - phi) * ar_sd
-    g_z = _vm(g_u, chol)
+    g_w = _vm(g_u, chol)
+    g_rw = 0.0
     for k in range(p):
-        grad[k] += g_z[k]
+        grad[k] += g_w[k] * w_scale[k]
+        g_rw += g_w[k] * w_dx[k]
+    grad[i_rw] += g_rw
     return lp
 
 
@@ -296,8 +318,7 @@ def parameter_layout(p: int, n_types: int, *, ar1: bool, noncentred: bool) -> li
            ("sigma_event_excess", 1, True), ("nu_excess", 1, True)]
     if ar1:
         out.append(("phi_raw", 1, False))
-    if noncentred:
-        out.append(("rw_var", 1, True))
+    out.append(("rw_var", 1, True))
     return out
 
 
@@ -306,7 +327,8 @@ GRAPH_CONSTS = ("lift_sd_scale", "competitor_effect_scale", "sigma_normal_scale"
 # the arguments of logp_and_grad after x and grad, in order; CSR matrices take three (data, indices, indptr)
 INPUTS = ("flags", "consts", "y", "mask", "prev_mask", "is_event", "competitor", "slot_type_matrix", "slot_free",
           "chol", "mean_shift", "x_dense", "x_data", "x_ind", "x_ptr", "prior_shift", "prior_prec", "walk_shift", "d_data",
-          "d_ind", "d_ptr", "rw_shift", "w_data", "w_ind", "w_ptr", "occ_shift", "o_data", "o_ind", "o_ptr")
+          "d_ind", "d_ptr", "rw_shift", "w_data", "w_ind", "w_ptr", "occ_shift", "o_data", "o_ind", "o_ptr", "walk_a", "walk_k",
+          "walk_h")
 _INTEGER = frozenset({"flags", "x_ind", "x_ptr", "d_ind", "d_ptr", "w_ind", "w_ptr", "o_ind", "o_ptr"})
 
 
@@ -344,6 +366,7 @@ def density_inputs(design, priors: dict, block, *, ar1: bool, noncentred: bool) 
         "chol": chol, "mean_shift": float(d["y_center"]) + fixed @ shift, "x_dense": fixed[:, dense],
         **_csr(rest, "x"),
         "prior_shift": shift - m0, "prior_prec": prec, "occ_shift": shift[occ], **_csr(d["occ_matrix"], "o"),
+        "walk_a": block.walk_a, "walk_k": block.walk_k, "walk_h": block.walk_h,
     }
     if noncentred:
         rw = _slice_of(layout, "z_rw")
@@ -357,7 +380,8 @@ def density_inputs(design, priors: dict, block, *, ar1: bool, noncentred: bool) 
         out.update({"rw_shift": np.zeros(0), **_csr(np.zeros((0, p)), "w")})
     out["flags"] = np.array([p, n_types, int(ar1), int(noncentred), occ.start, dense.start], dtype=np.int64)
     out["consts"] = np.array([float(priors[k]) for k in GRAPH_CONSTS] + [
-        RW_MEDIAN_GAMMA * float(priors["rw_sd_per_knot"]) ** 2, RW_SHAPE + 0.5 * walk_rows, float(d["competitor_weight"])])
+        RW_MEDIAN_GAMMA * float(priors["rw_sd_per_knot"]) ** 2, RW_SHAPE, float(d["competitor_weight"]), walk_rows,
+        block.lam_hat])
     return tuple(np.ascontiguousarray(out[k], dtype=np.int64 if k in _INTEGER else np.float64) for k in INPUTS)
 
 
@@ -400,7 +424,7 @@ def _fm(address, rows, cols):
 
 
 def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
-    t = numba.carray(user_data, (3 * 30,), dtype=np.int64)
+    t = numba.carray(user_data, (3 * 33,), dtype=np.int64)
     a, n, c = t[0::3], t[1::3], t[2::3]  # address, rows, cols of each array in the table (order: _TABLE)
     x = numba.carray(x_ptr, (dim,))
     grad = numba.carray(grad_ptr, (dim,))
@@ -410,7 +434,8 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
         _fv(a[10], n[10]), _fm(a[11], n[11], c[11]), _fv(a[12], n[12]), _iv(a[13], n[13]), _iv(a[14], n[14]),
         _fv(a[15], n[15]), _fv(a[16], n[16]), _fv(a[17], n[17]), _fv(a[18], n[18]), _iv(a[19], n[19]),
         _iv(a[20], n[20]), _fv(a[21], n[21]), _fv(a[22], n[22]), _iv(a[23], n[23]), _iv(a[24], n[24]),
-        _fv(a[25], n[25]), _fv(a[26], n[26]), _iv(a[27], n[27]), _iv(a[28], n[28]),
+        _fv(a[25], n[25]), _fv(a[26], n[26]), _iv(a[27], n[27]), _iv(a[28], n[28]), _fv(a[29], n[29]),
+        _fv(a[30], n[30]), _fv(a[31], n[31]),
     )
     out = numba.carray(logp_ptr, (1,))
     out[0] = lp
@@ -423,8 +448,8 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
 
 
 def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
-    t = numba.carray(user_data, (3 * 30,), dtype=np.int64)
-    logged = _fv(t[3 * 29], t[3 * 29 + 1])
+    t = numba.carray(user_data, (3 * 33,), dtype=np.int64)
+    logged = _fv(t[3 * 32], t[3 * 32 + 1])
     x = numba.carray(x_ptr, (dim,))
     out = numba.carray(out_ptr, (n_expanded,))
     for k in range(dim):
@@ -435,7 +460,7 @@ def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
 @functools.cache
 def callbacks():
     """The C callbacks (logp and gradient, expand), compiled on first use or loaded from numba's cache."""
-    assert len(_TABLE) == 30
+    assert len(_TABLE) == 33
     return (numba.cfunc(_LOGP_SIG, cache=True, error_model="numpy")(_logp_callback),
             numba.cfunc(_EXPAND_SIG, cache=True, error_model="numpy")(_expand_callback))
 

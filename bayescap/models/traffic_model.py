@@ -92,27 +92,31 @@ def build_model(
         p = {name: float(priors[name]) for name in GRAPH_PRIORS}  # constants (part of the compile-cache key)
 
         z = pm.Flat("z_lin", shape=block.size)
-        # Gaussian priors of beta (standard normal raw coefficients, drift, first knot, lift means)
-        b0 = d["prior_shift"] + pt.dot(d["prior_mat"], z)
-        pm.Potential("linear_prior", -0.5 * pt.sum(d["prior_prec"] * pt.sqr(b0)))
-        mu = d["mean_shift"] + pt.dot(d["mean_mat"], z)
-
-        # level: Gaussian random walk with drift on knots (linear in beta, inside mean_mat); its innovation variance
-        # rw_sd^2 has an Inverse-Gamma prior. In the centred form (default) that variance is integrated out (the
-        # knots' steps then have a joint Student-t prior), which removes the funnel between the scale and the steps;
-        # its exact conditional posterior is drawn afterwards (traffic.py).
+        # the random walk's innovation variance rw_sd^2 ~ InverseGamma; the linear block is beta = shift + L w with
+        # w = walk_h (lam_hat - lam) / q + z / sqrt(q), q = walk_a + walk_k lam, lam = 1 / rw_var: an exact
+        # reparameterisation (Jacobian below) whose z stays round whatever the walk's scale (traffic_whiten.py)
         rw_b = RW_MEDIAN_GAMMA * pt.sqr(p["rw_sd_per_knot"])
+        rw_var = pm.InverseGamma("rw_var", alpha=RW_SHAPE, beta=rw_b)
+        lam = 1.0 / rw_var
+        q = d["walk_a"] + d["walk_k"] * lam
+        w = d["walk_h"] * (d["lam_hat"][0] - lam) / q + z / pt.sqrt(q)
+        pm.Potential("walk_jacobian", -0.5 * pt.sum(pt.log(q)))
+        # Gaussian priors of beta (standard normal raw coefficients, drift, first knot, lift means)
+        b0 = d["prior_shift"] + pt.dot(d["prior_mat"], w)
+        pm.Potential("linear_prior", -0.5 * pt.sum(d["prior_prec"] * pt.sqr(b0)))
+        mu = d["mean_shift"] + pt.dot(d["mean_mat"], w)
+
+        # level: Gaussian random walk with drift on knots (linear in beta, inside mean_mat)
         if noncentred:
-            rw_sd = pt.sqrt(pm.InverseGamma("rw_var", alpha=RW_SHAPE, beta=rw_b))
-            mu = mu + rw_sd * (d["rw_shift"] + pt.dot(d["rw_mat"], z))
+            mu = mu + pt.sqrt(rw_var) * (d["rw_shift"] + pt.dot(d["rw_mat"], w))
         else:
-            steps = d["walk_shift"] + pt.dot(d["walk_mat"], z)
-            shape = RW_SHAPE + 0.5 * (design.n_knots - 1)
-            pm.Potential("level_walk", -shape * pt.log(rw_b + 0.5 * pt.sum(pt.sqr(steps))))
+            steps = d["walk_shift"] + pt.dot(d["walk_mat"], w)
+            n_steps = design.n_knots - 1
+            pm.Potential("level_walk", -0.5 * n_steps * pt.log(rw_var) - 0.5 * lam * pt.sum(pt.sqr(steps)))
 
         # events: occurrence lift = lift_mean[type] (inside mean_mat) + lift_sd[type] * z (partial pooling)
         lift_sd = pm.HalfNormal("lift_sd", sigma=p["lift_sd_scale"], shape=n_types)
-        z_occ = d["occ_shift"] + pt.dot(d["occ_mat"], z)
+        z_occ = d["occ_shift"] + pt.dot(d["occ_mat"], w)
         # slot_free = 0 for single-day occurrences (option single_day_lifts="noise"): their lift is the type's
         # lift_mean and their spread is the event-day noise (the data cannot tell the two apart)
         mu = mu + pt.dot(d["occ_matrix"], pt.dot(d["slot_type_matrix"], lift_sd) * z_occ * d["slot_free"])

@@ -69,7 +69,7 @@ DEFAULT_OPTIONS: dict[str, object] = {
     # log density: "numba" (hand-written twin of the PyMC graph, compiled once per machine, see traffic_density.py) |
     # "pymc" (the PyMC graph itself, compiled by nutpie in every new process)
     "sampler_backend": "numba",
-    "thin": 5,  # the sampler runs draws * thin iterations per chain and keeps every thin-th (ESS per kept draw up)
+    "thin": 2,  # the sampler runs draws * thin iterations per chain and keeps every thin-th
     "eigval_cutoff": 2.0,  # nutpie low-rank adaptation: eigenvalues within [1/c, c] of 1 are ignored (larger = cheaper)
 }
 

@@ -30,20 +30,37 @@ PHI_MAX = 0.95
 
 @dataclass(frozen=True)
 class LinearBlock:
-    """``beta = shift + chol @ z``; ``layout`` names beta's consecutive pieces (raw model variables)."""
+    """``beta = shift + chol @ w`` with ``w = walk_offset(lam) + z / sqrt(walk_prec(lam))``, lam = 1 / rw_var.
+
+    ``layout`` names beta's consecutive pieces (raw model variables). In the centred walk the coordinates w are the
+    eigenvectors of the walk's prior precision in the whitened space, and their Gaussian-approximation precision and
+    mean follow the sampled walk variance (``walk_a + walk_k * lam`` and ``walk_h * (lam_hat - lam) / precision``), so
+    that z stays round whatever the walk's scale (no funnel between the scale and the knots). At lam = lam_hat,
+    w = z. In the non-centred walk walk_k = walk_h = 0 and w = z.
+    """
 
     layout: tuple[tuple[str, int], ...]
     shift: np.ndarray
     chol: np.ndarray
     hyper: dict[str, float]
+    walk_a: np.ndarray
+    walk_k: np.ndarray
+    walk_h: np.ndarray
+    lam_hat: float
 
     @property
     def size(self) -> int:
         return int(self.shift.shape[0])
 
-    def split(self, z: np.ndarray) -> dict[str, np.ndarray]:
-        """Named pieces of beta for sampled z of shape (..., p)."""
-        beta = self.shift + z @ self.chol.T
+    def coordinates(self, z: np.ndarray, rw_var) -> np.ndarray:
+        """w for sampled z of shape (..., p) and walk variances rw_var of shape (...)."""
+        lam = 1.0 / np.asarray(rw_var, dtype=float)[..., None]
+        prec = self.walk_a + self.walk_k * lam
+        return self.walk_h * (self.lam_hat - lam) / prec + z / np.sqrt(prec)
+
+    def split(self, z: np.ndarray, rw_var) -> dict[str, np.ndarray]:
+        """Named pieces of beta for sampled z of shape (..., p) and rw_var of shape (...)."""
+        beta = self.shift + self.coordinates(z, rw_var) @ self.chol.T
         return split_block(beta, self.layout)
 
 
@@ -237,8 +254,23 @@ def whiten(design: TrafficDesign, pri: dict[str, float], *, ar1: bool, noncentre
                 hyper["lift_sd"][j] = float(np.clip(scale, 0.02, 2.0 * pri["lift_sd_scale"]))
     R = linalg.cholesky(P, lower=True)  # P = R R'
     chol = linalg.solve_triangular(R, np.eye(P.shape[0]), lower=True).T  # chol chol' = P^-1
+    p = P.shape[0]
+    lam_hat = 1.0 / hyper["rw_sd"] ** 2
+    walk_a, walk_k, walk_h = np.ones(p), np.zeros(p), np.zeros(p)
+    if not noncentred:
+        # P = A + lam_hat D'D. In the whitened space chol' P chol = I; rotate it so that the walk's part
+        # G = (D chol)'(D chol) is diagonal (eigenvalues g): there the approximation's precision at walk variance 1/lam
+        # is 1 - lam_hat g + lam g, and its mean moves by h (lam_hat - lam) / precision (h: the walk's pull at lam_hat)
+        DL = _walk_steps(design, pri, layout) @ chol
+        g, U = linalg.eigh(DL.T @ DL)
+        g = np.clip(g, 0.0, 1.0 / lam_hat)  # round-off: A = P - lam_hat D'D is positive semi-definite
+        chol = chol @ U
+        walk_k = g
+        walk_a = 1.0 - lam_hat * g
+        walk_h = U.T @ (DL.T @ (_walk_steps(design, pri, layout) @ b))
     out_hyper = {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in hyper.items()}
-    return LinearBlock(layout=layout, shift=b, chol=np.ascontiguousarray(chol), hyper=out_hyper)
+    return LinearBlock(layout=layout, shift=b, chol=np.ascontiguousarray(chol), hyper=out_hyper, walk_a=walk_a,
+                       walk_k=walk_k, walk_h=walk_h, lam_hat=float(lam_hat))
 
 
 def graph_arrays(design: TrafficDesign, pri: dict[str, float], block: LinearBlock, *, noncentred: bool) -> dict[str, np.ndarray]:
@@ -262,6 +294,10 @@ def graph_arrays(design: TrafficDesign, pri: dict[str, float], block: LinearBloc
         "prior_shift": shift - m0,
         "prior_prec": prec,
         "prior_mat": L,
+        "walk_a": block.walk_a,
+        "walk_k": block.walk_k,
+        "walk_h": block.walk_h,
+        "lam_hat": np.array([block.lam_hat]),
     }
     if noncentred:
         rw = _slice_of(layout, "z_rw")
