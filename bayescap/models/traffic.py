@@ -173,8 +173,9 @@ def fit_traffic(
 def _thinned(raw: xr.DataTree, thin: int) -> tuple[xr.Dataset, xr.Dataset, int]:
     """Every thin-th draw of the sampler's posterior and stats, and the divergences over *every* iteration.
 
-    The slowest quantity (the walk scale, through the knots' spread) has an autocorrelation time of about 10
-    iterations, so the kept draws carry nearly all its ESS while the derived arrays stay small. A kept draw's
+    With the scale-adaptive walk coordinates the slowest quantities (an event lift, a knot, phi) have bulk ESS of about
+    half an iteration each, so every second iteration carries nearly all the ESS while the derived arrays stay half
+    as large (docs/traffic_model.md, "Sampling"). A kept draw's
     ``diverging`` flag says whether any iteration of its block diverged; ``n_steps`` is the block's mean.
     """
     keep = {dims.DRAW: slice(thin - 1, None, thin)}

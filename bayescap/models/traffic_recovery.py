@@ -51,7 +51,7 @@ def _true_value(truth: SyntheticTruth, name: str) -> float:
     }[name]
 
 
-def recovery_study(replicates: int, *, seed: int = 20261126, draws: int = 500, tune: int = 700) -> pd.DataFrame:
+def recovery_study(replicates: int, *, seed: int = 20261126, draws: int = 1000, tune: int = 1000) -> pd.DataFrame:
     """One row per replicate and checked parameter: ``replicate``, ``parameter``, ``truth``, the posterior quantiles
     ``q05`` … ``q95``, and the fit's ``divergences``, ``max_r_hat`` and ``seconds``."""
     rows = []
