@@ -182,10 +182,10 @@ def logp_and_grad(
     w_scale = np.empty(p)
     w_dx = np.empty(p)
     jac = 0.0
+    pull = lam_hat - lam
     for k in range(p):
         q = walk_a[k] + walk_k[k] * lam
         sc = 1.0 / math.sqrt(q)
-        pull = lam_hat - lam
         w[k] = walk_h[k] * pull / q + x[k] * sc
         w_scale[k] = sc
         w_dx[k] = walk_h[k] * lam * (q + pull * walk_k[k]) / (q * q) + x[k] * 0.5 * walk_k[k] * lam * sc / q

@@ -30,7 +30,8 @@ PHI_MAX = 0.95
 
 @dataclass(frozen=True)
 class LinearBlock:
-    """``beta = shift + chol @ w`` with ``w = walk_offset(lam) + z / sqrt(walk_prec(lam))``, lam = 1 / rw_var.
+    """``beta = shift + chol @ w`` with ``w = walk_h * (lam_hat - lam) / q + z / sqrt(q)``, ``q = walk_a + walk_k * lam``
+    and lam = 1 / rw_var (see :meth:`coordinates`).
 
     ``layout`` names beta's consecutive pieces (raw model variables). In the centred walk the coordinates w are the
     eigenvectors of the walk's prior precision in the whitened space, and their Gaussian-approximation precision and
@@ -261,13 +262,14 @@ def whiten(design: TrafficDesign, pri: dict[str, float], *, ar1: bool, noncentre
         # P = A + lam_hat D'D. In the whitened space chol' P chol = I; rotate it so that the walk's part
         # G = (D chol)'(D chol) is diagonal (eigenvalues g): there the approximation's precision at walk variance 1/lam
         # is 1 - lam_hat g + lam g, and its mean moves by h (lam_hat - lam) / precision (h: the walk's pull at lam_hat)
-        DL = _walk_steps(design, pri, layout) @ chol
+        D = _walk_steps(design, pri, layout)
+        DL = D @ chol
         g, U = linalg.eigh(DL.T @ DL)
         g = np.clip(g, 0.0, 1.0 / lam_hat)  # round-off: A = P - lam_hat D'D is positive semi-definite
         chol = chol @ U
         walk_k = g
         walk_a = 1.0 - lam_hat * g
-        walk_h = U.T @ (DL.T @ (_walk_steps(design, pri, layout) @ b))
+        walk_h = U.T @ (DL.T @ (D @ b))
     out_hyper = {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in hyper.items()}
     return LinearBlock(layout=layout, shift=b, chol=np.ascontiguousarray(chol), hyper=out_hyper, walk_a=walk_a,
                        walk_k=walk_k, walk_h=walk_h, lam_hat=float(lam_hat))
