@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from bayescap import __version__
-from bayescap.dims import DATE, DRAW, SCENARIO
+from bayescap.dims import CHAIN, DATE, DRAW, SCENARIO
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
 DEFAULT_SEED = 20261126
@@ -156,9 +156,11 @@ def _with_reported_ess(diag: dict, idata: xr.DataTree, model: str) -> dict:
     names = [v for v in REPORTED_VARS[model] if v in post and post[v].size > 0]
     out = dict(diag)
     out["min_ess_bulk_all_sampled"] = diag.get("min_ess_bulk")
+    out["chains"], out["draws"] = int(post.sizes[CHAIN]), int(post.sizes[DRAW])  # kept draws per chain
     if names:
-        e = ess(post[names], method="bulk")
-        out["min_ess_bulk"] = float(np.nanmin([float(e[v].min(skipna=True)) for v in names]))
+        for method in ("bulk", "tail"):
+            e = ess(post[names], method=method)
+            out[f"min_ess_{method}"] = float(np.nanmin([float(e[v].min(skipna=True)) for v in names]))
         out["ess_vars"] = names
     return out
 

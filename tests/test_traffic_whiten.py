@@ -29,7 +29,7 @@ def _logp_fn(design, pri, block, noncentred):
 
 @pytest.mark.parametrize("noncentred", [False, True])
 def test_whitening_is_an_exact_reparameterisation(design, noncentred):
-    """logp(z) under the whitened model equals logp(beta = shift + L z) under the plain model, up to a constant."""
+    """logp(z) under the whitened model equals logp(beta) under the plain model, up to the map's exact Jacobian."""
     pri = merge_priors(None)
     block = whiten(design, pri, ar1=True, noncentred=noncentred)
     p = block.size
