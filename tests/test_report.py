@@ -23,6 +23,7 @@ from matplotlib.text import Text
 from bayescap.errors import InputError, OutputError
 from bayescap.report import build_report, render_pages
 from bayescap.report.builder import SECTIONS, write_pdf
+from bayescap.report.formatting import interval_cells, median_range
 from bayescap.report.run_files import read_run
 from bayescap.report.synthetic_run import write_synthetic_run
 from bayescap.report.verify import (
@@ -148,6 +149,15 @@ def test_the_number_check_catches_a_number_that_is_not_in_summary_json(good_run)
 )
 def test_numbers_in_reads_printed_numbers(text, values):
     assert [n.value for n in numbers_in(text)] == pytest.approx(values)
+
+
+def test_a_narrow_interval_gets_more_figures_and_its_median_the_same():
+    runway = {"median": 14.927, "q10": 14.925, "q90": 14.93, "q025": 14.92, "q975": 14.94, "unit": "months"}
+    assert interval_cells(runway) == ("14.927", "14.925\u201314.930", "14.920\u201314.940")
+    wide = {"median": 14.9, "q10": 14.1, "q90": 15.6, "q025": 13.7, "q975": 16.0, "unit": "months"}
+    assert interval_cells(wide) == ("14.9", "14.1\u201315.6", "13.7\u201316")
+    assert median_range({"median": 772.4, "q05": 757.6, "q95": 795.1}, "USD/month") == ("$772", "$758\u2013$795")
+    assert median_range({"median": 5.0, "q05": 5.0, "q95": 5.0}, "") == ("5", "5\u20135")  # equal ends stay equal
 
 
 @pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")

@@ -7,12 +7,14 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from bayescap import usl
 from bayescap.dims import DATE, DRAW, SCENARIO, TIER
 from bayescap.inputs.scenario_types import EventRule, Finance
 from bayescap.simulate import risk_statements, simulate, statements
-from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, round_sig
+from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, range_sig, round_sig
+from bayescap.simulate.statements import runway_statement
 from bayescap.simulate.synthetic import synthetic_capacity, synthetic_prices, synthetic_scenario, synthetic_traffic
 
 SEED = 20261126
@@ -179,4 +181,24 @@ def test_rounding_helpers():
     assert fmt_usd(3127.0, 2) == "$3,100" and fmt_range(3127.0, 4790.0, "usd", 2) == "$3,100–$4,800"
     assert fmt_range(2.41e6, 3.33e6, "usd", 2) == "$2.4–3.3 million"
     assert fmt_range(16.57, 16.61) == "16.57–16.61"  # more digits rather than a collapsed interval
+    assert range_sig(16.57, 16.61) == 4 and range_sig(14.2, 16.6) == 3 and range_sig(5.0, 5.0) == 3
+    assert fmt_range(14.925, 14.93) == "14.925–14.930" and fmt_num(14.8, 4) == "14.80"  # extra figures keep zeros
     assert fmt_signed(-1.53, 2) == "-1.5" and fmt_signed(0.25, 2) == "+0.25"
+
+
+def test_a_narrow_runway_interval_and_its_medians_share_their_figures():
+    rng = np.random.default_rng(3)
+    base = 14.88 + 0.003 * rng.standard_normal(400)
+    auto = 14.927 + 0.0015 * rng.standard_normal(400)
+    cash = np.full((2, 400), np.datetime64("2028-01-15", "ns"))
+    sim = xr.Dataset(
+        {"runway_months": ((SCENARIO, DRAW), np.stack([base, auto])), "cash_out_date": ((SCENARIO, DRAW), cash)},
+        coords={SCENARIO: ["baseline", "autoscale"]},
+    )
+    st = runway_statement(sim, "autoscale", "baseline")
+    lo, hi = np.quantile(auto, [0.05, 0.95])
+    sig = range_sig(lo, hi)
+    assert sig > 3  # at 3 figures both ends would read 14.9
+    assert st["text"].startswith(f"Runway rises from {fmt_num(np.median(base), sig)} to {fmt_num(np.median(auto), sig)} "
+                                 f"months (90%: {fmt_range(lo, hi)})")
+    assert round_sig(lo, sig) <= round_sig(np.median(auto), sig) <= round_sig(hi, sig)

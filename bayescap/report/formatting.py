@@ -28,7 +28,7 @@ def _num(x: Any) -> float | None:
 
 
 def fmt_sig(x: Any, sig: int = 3) -> str:
-    """``x`` to ``sig`` significant figures, thousands separated, trailing zeros dropped."""
+    """``x`` to ``sig`` significant figures, thousands separated; trailing zeros dropped at up to 3 figures."""
     v = _num(x)
     if v is None:
         return NA
@@ -42,7 +42,9 @@ def fmt_sig(x: Any, sig: int = 3) -> str:
         text = f"{abs(int(rounded)):,}"
     else:
         decimals = min(decimals, 4)
-        text = f"{abs(v):,.{decimals}f}".rstrip("0").rstrip(".")
+        text = f"{abs(v):,.{decimals}f}"
+        if sig <= 3:  # more figures are asked for where they matter (range_sig): keep them, zeros included
+            text = text.rstrip("0").rstrip(".")
         if text in ("0", ""):
             text = "0"
     return (MINUS if v < 0 and text != "0" else "") + text
@@ -56,13 +58,13 @@ def fmt_int(x: Any) -> str:
     return (MINUS if v < 0 else "") + f"{abs(int(round(v))):,}"
 
 
-def fmt_usd(x: Any) -> str:
+def fmt_usd(x: Any, sig: int = 3) -> str:
     """Dollars: ``$3,100``, ``$1.23M`` from a million on."""
     v = _num(x)
     if v is None:
         return NA
     sign = MINUS if v < 0 else ""
-    return f"{sign}${fmt_sig(abs(v))}"
+    return f"{sign}${fmt_sig(abs(v), sig)}"
 
 
 def fmt_pct(p: Any) -> str:
@@ -88,35 +90,58 @@ def fmt_r_hat(x: Any) -> str:
     return NA if v is None else f"{v:.3f}"
 
 
-def fmt_value(x: Any, unit: str | None) -> str:
+def fmt_value(x: Any, unit: str | None, sig: int = 3) -> str:
     """A value in its unit's style (the unit itself goes in the table header or the sentence)."""
     unit = (unit or "").strip()
     if unit.upper().startswith("USD"):
-        return fmt_usd(x)
+        return fmt_usd(x, sig)
     if unit.lower() in PROBABILITY_UNITS:
         return fmt_pct(x)
     if unit == "%":
         v = _num(x)
-        return NA if v is None else fmt_sig(v) + "%"
+        return NA if v is None else fmt_sig(v, sig) + "%"
     if unit.lower() in {"servers", "nodes", "count", "days"}:
         v = _num(x)
         if v is not None and float(v).is_integer():
             return fmt_int(v)
-    return fmt_sig(x)
+    return fmt_sig(x, sig)
 
 
-def fmt_range(lo: Any, hi: Any, unit: str | None, *, compact: bool = False) -> str:
+def range_sig(lo: Any, hi: Any, unit: str | None, sig: int = 3) -> int:
+    """Significant figures that keep an interval's different ends apart: ``sig``, or up to two more."""
+    a, b = _num(lo), _num(hi)
+    if a is None or b is None or a == b:
+        return sig
+    for s in (sig, sig + 1, sig + 2):
+        if fmt_value(a, unit, s) != fmt_value(b, unit, s):
+            return s
+    return sig
+
+
+def fmt_range(lo: Any, hi: Any, unit: str | None, *, compact: bool = False, sig: int = 3) -> str:
     """An interval ``a–b`` (or ``a to b`` when a bound is negative, so the dash cannot read as a minus).
 
     ``compact`` drops the dollar signs, for table cells whose row already names the unit.
     """
-    a, b = fmt_value(lo, unit), fmt_value(hi, unit)
+    a, b = fmt_value(lo, unit, sig), fmt_value(hi, unit, sig)
     if compact:
         a, b = a.replace("$", ""), b.replace("$", "")
     if NA in (a, b):
         return NA
     sep = " to " if (a.startswith(MINUS) or b.startswith(MINUS)) else EN_DASH
     return f"{a}{sep}{b}"
+
+
+def median_range(metric: Mapping[str, Any], unit: str | None) -> tuple[str, str]:
+    """``(median, 90% interval)`` text of a metric, both with one precision (see ``range_sig``)."""
+    sig = range_sig(metric.get("q05"), metric.get("q95"), unit)
+    return fmt_value(metric.get("median"), unit, sig), fmt_range(metric.get("q05"), metric.get("q95"), unit, sig=sig)
+
+
+def median_with_range(metric: Mapping[str, Any], unit: str | None, sep: str = " ") -> str:
+    """``'14.9 (14.8–15.1)'``: the median, then its 90% interval in brackets."""
+    med, rng = median_range(metric, unit)
+    return f"{med}{sep}({rng})"
 
 
 def unit_label(unit: str | None) -> str:
@@ -133,10 +158,15 @@ def unit_label(unit: str | None) -> str:
 
 
 def interval_cells(metric: Mapping[str, Any]) -> tuple[str, str, str]:
-    """``(median, 80% interval, 95% interval)`` text of one summary.json metric (intervals compact)."""
+    """``(median, 80% interval, 95% interval)`` text of one summary.json metric (intervals compact).
+
+    All three share one precision: three significant figures, or more where the 80% interval's
+    ends would otherwise print as the same number (a runway of "14.9, 80%: 14.9–14.9").
+    """
     unit = metric.get("unit")
+    sig = range_sig(metric.get("q10"), metric.get("q90"), unit)
     return (
-        fmt_value(metric.get("median"), unit),
-        fmt_range(metric.get("q10"), metric.get("q90"), unit, compact=True),
-        fmt_range(metric.get("q025"), metric.get("q975"), unit, compact=True),
+        fmt_value(metric.get("median"), unit, sig),
+        fmt_range(metric.get("q10"), metric.get("q90"), unit, compact=True, sig=sig),
+        fmt_range(metric.get("q025"), metric.get("q975"), unit, compact=True, sig=sig),
     )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from bayescap.dims import DATE, NODES, SCENARIO, TIER
 from bayescap.report import figures, layout, style
-from bayescap.report.formatting import fmt_int, fmt_pct, fmt_range, fmt_usd, fmt_value, unit_label
+from bayescap.report.formatting import fmt_int, fmt_pct, fmt_range, fmt_usd, fmt_value, median_range, unit_label
 from bayescap.report.layout import Column, Doc, Page
 from bayescap.report.pages_models import event_mask, first_var, sample_matrix
 from bayescap.report.pages_summary import scenario_names
@@ -297,9 +297,9 @@ def _distribution_block(
         m = _metric(s, sc, key)
         if m:
             v = m[1]
+            med, rng = median_range(v, v.get("unit", unit))
             sentences.append(
-                f"{sc}: {fmt_value(v.get('median'), v.get('unit', unit))} "
-                f"({fmt_range(v.get('q05'), v.get('q95'), v.get('unit', unit))})"
+                f"{sc}: {med} ({rng})"
             )
     if sentences:
         page = layout.takeaway(doc, page, f"Takeaway: {what}, median (90% interval): " + "; ".join(sentences) + ".")
@@ -325,9 +325,9 @@ def _diff_sentence(doc: Doc, page: Page, summary: dict, key: str) -> Page:
         for mid, v in (d.get("metrics") or {}).items():
             if mid == key:
                 unit = v.get("unit")
+                med, rng = median_range(v, unit)
                 parts.append(
-                    f"{d.get('scenario')} vs {d.get('vs')}: {fmt_value(v.get('median'), unit)} "
-                    f"({fmt_range(v.get('q05'), v.get('q95'), unit)}) {unit_label(unit)}"
+                    f"{d.get('scenario')} vs {d.get('vs')}: {med} ({rng}) {unit_label(unit)}"
                 )
     if parts:
         page = layout.paragraph(

@@ -67,7 +67,10 @@ def _fmt_config(v) -> str:
     if isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, (int, float)):
-        return fmt_sig(v, 4) if not float(v).is_integer() else fmt_int(v)
+        if float(v).is_integer():
+            return fmt_int(v)
+        text = fmt_sig(v, 4)  # a setting as written: 0.1, not 0.1000
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt_config(x) for x in v)
     return str(v)

@@ -13,7 +13,7 @@ import xarray as xr
 from bayescap import usl
 from bayescap.dims import CHAIN, CONFIG, DATE, DRAW, EVENT_TYPE, OBS, SCENARIO
 from bayescap.report import figures, layout, style
-from bayescap.report.formatting import fmt_range, fmt_sig, fmt_usd, fmt_value
+from bayescap.report.formatting import fmt_sig, fmt_value, median_range, median_with_range
 from bayescap.report.layout import Column, Doc, Page
 from bayescap.report.run_files import RunFiles
 
@@ -147,14 +147,11 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
     if lifts:
         top = max(lifts, key=lambda t: lifts[t].get("median") or 0)
         v = lifts[top]
+        med, rng = median_range(v, "ratio")
         page = layout.takeaway(
             doc,
             page,
-            (
-                f"Takeaway: a \u201c{top}\u201d day brings {fmt_sig(v.get('median'))} times the visitors of a "
-                "normal day "
-                f"(90% interval {fmt_range(v.get('q05'), v.get('q95'), 'ratio')})."
-            ),
+            f"Takeaway: a \u201c{top}\u201d day brings {med} times the visitors of a normal day (90% interval {rng}).",
         )
     else:
         page = layout.missing_note(doc, page, "summary.json has no event lifts (traffic.event_lift).")
@@ -162,7 +159,7 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
     pf = (s.get("traffic") or {}).get("peak_factor") or {}
     if pf:
         parts = [
-            f"{regime} days {fmt_sig(v.get('median'))} ({fmt_range(v.get('q05'), v.get('q95'), '')})"
+            f"{regime} days {median_with_range(v, '')}"
             for regime, v in pf.items()
             if isinstance(v, dict) and v.get("median") is not None
         ]
@@ -178,10 +175,9 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
     for key, words, unit in TRAFFIC_FACTS:
         v = (s.get("traffic") or {}).get(key)
         if isinstance(v, dict) and v.get("median") is not None:
-            facts.append(
-                f"{words} {fmt_value(v.get('median'), unit)}{'%' if unit == 'pct' else ''} "
-                f"({fmt_range(v.get('q05'), v.get('q95'), unit)}{'%' if unit == 'pct' else ''})"
-            )
+            med, rng = median_range(v, unit)
+            pct = "%" if unit == "pct" else ""
+            facts.append(f"{words} {med}{pct} ({rng}{pct})")
     if facts:
         page = layout.paragraph(
             doc, page, "Traffic model, median (90% interval): " + "; ".join(facts) + ".", size=style.FONT_SMALL
@@ -341,10 +337,8 @@ def _capacity_takeaway(cap: dict) -> str | None:
         return None
     cfg, v = min(rows, key=lambda r: r[1]["n_star"]["median"])
     ns, xm = v["n_star"], v.get("x_max") or {}
-    text = (
-        f"Takeaway: servers do not scale linearly. {cfg} peaks at about {fmt_sig(ns.get('median'))} cores "
-        f"(90% interval {fmt_range(ns.get('q05'), ns.get('q95'), '')})"
-    )
+    med, rng = median_range(ns, "")
+    text = f"Takeaway: servers do not scale linearly. {cfg} peaks at about {med} cores (90% interval {rng})"
     if xm.get("median") is not None:
         text += f", at most {fmt_sig(xm.get('median'))} req/s per node"
     return text + "; adding cores beyond that lowers throughput."
@@ -359,7 +353,7 @@ def _capacity_table(doc: Doc, page: Page, cap: dict) -> Page:
         for key in ("lam", "sigma", "kappa", "n_star", "x_max"):
             p = v.get(key) or {}
             cells.append(
-                f"{fmt_sig(p.get('median'))}\n({fmt_range(p.get('q05'), p.get('q95'), '')})"
+                median_with_range(p, "", sep="\n")
                 if p.get("median") is not None
                 else "n/a"
             )
@@ -394,8 +388,7 @@ def _scale_cost(doc: Doc, page: Page, summary: dict) -> Page:
             [
                 str(r.get("tier", "")),
                 str(r.get("option", "")),
-                fmt_usd(v.get("median")),
-                fmt_range(v.get("q05"), v.get("q95"), unit),
+                *median_range(v, unit),
             ]
         )
     per = (rows_in[0].get("unit") or "USD/month")[3:].lstrip("/ ") or "month"

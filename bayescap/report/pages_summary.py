@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, model_checks
 from bayescap.report import layout, style
-from bayescap.report.formatting import fmt_pct, fmt_range, fmt_value, interval_cells, unit_label
+from bayescap.report.formatting import fmt_pct, interval_cells, median_range, unit_label
 from bayescap.report.layout import Column, Doc, Page
 from bayescap.report.run_files import RunFiles
 
@@ -203,8 +203,7 @@ def differences_table(doc: Doc, page: Page, summary: dict, *, key_only: bool = F
                     d.get("scenario", "?"),
                     d.get("vs", "?"),
                     v.get("label", m) + (f" ({ul})" if ul else ""),
-                    fmt_value(v.get("median"), unit),
-                    fmt_range(v.get("q05"), v.get("q95"), unit),
+                    *median_range(v, unit),
                 ]
             )
     return layout.table(doc, page, cols, rows)

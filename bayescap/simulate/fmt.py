@@ -37,13 +37,18 @@ def fmt_num(x: float, sig: int = SIG, mode: str = "nearest") -> str:
         return "n/a"
     r = round_sig(float(x), sig, mode)
     if abs(r) >= 1e9:
-        return f"{_trim(round_sig(r / 1e9, sig))} billion"
+        return f"{_trim(round_sig(r / 1e9, sig), sig)} billion"
     if abs(r) >= 1e6:
-        return f"{_trim(round_sig(r / 1e6, sig))} million"
-    return _trim(r)
+        return f"{_trim(round_sig(r / 1e6, sig), sig)} million"
+    return _trim(r, sig)
 
 
-def _trim(r: float) -> str:
+def _trim(r: float, sig: int = SIG) -> str:
+    """Trailing zeros dropped at up to ``SIG`` figures; with more (asked for by ``range_sig``) they are kept."""
+    if sig > SIG and r != 0:
+        decimals = sig - 1 - math.floor(math.log10(abs(r)))
+        if decimals > 0:
+            return f"{r:,.{decimals}f}"
     if r == int(r):
         return f"{int(r):,}"
     text = f"{r:,.6f}".rstrip("0").rstrip(".")
@@ -82,6 +87,19 @@ def fmt_pct(p: float) -> str:
     return f"{_trim(round_sig(pct, 2 if pct < 10 else 3))}%"
 
 
+def range_sig(lo: float, hi: float, kind: str = "num", sig: int = SIG) -> int:
+    """Significant figures that keep an interval's two ends apart: ``sig``, or up to two more.
+
+    A median stated next to the interval is written with the same figures, so that it never
+    reads as lying outside it ("14.9 (90%: 14.925–14.93)").
+    """
+    f = fmt_usd if kind == "usd" else fmt_num
+    for s in (sig, sig + 1, sig + 2):
+        if f(lo, s) != f(hi, s):
+            return s
+    return sig
+
+
 def fmt_range(lo: float, hi: float, kind: str = "num", sig: int = SIG) -> str:
     """``'3,100–4,800'``, ``'$2.4–3.3 million'`` (en dash).
 
@@ -90,11 +108,8 @@ def fmt_range(lo: float, hi: float, kind: str = "num", sig: int = SIG) -> str:
     one number unless the ends really are equal.
     """
     f = fmt_usd if kind == "usd" else fmt_num
+    sig = range_sig(lo, hi, kind, sig)
     a, b = f(lo, sig), f(hi, sig)
-    for extra in (1, 2):
-        if a != b:
-            break
-        a, b = f(lo, sig + extra), f(hi, sig + extra)
     if a == b:
         return a
     for suffix in (" million", " billion"):

@@ -26,7 +26,7 @@ import xarray as xr
 from bayescap.dims import DATE, EVENT_TYPE, SCENARIO, TIER
 from bayescap.inputs.scenario_types import WEEKDAYS, Scenario
 from bayescap.simulate.engine import split_types
-from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, plural
+from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, plural, range_sig
 from bayescap.simulate.summary import draws_of, event_types_of, present_tiers, scenario_order
 
 PROB = 0.90  # one-sided bounds
@@ -183,8 +183,9 @@ def runway_statement(sim: xr.Dataset, scenario: str, baseline: str) -> dict | No
     values = {"median": med, "q05": lo, "q95": hi, "undefined_share": undefined,
               "cash_out_median": None if cash_out is None else f"{cash_out:%Y-%m-%d}"}
     rng = fmt_range(lo, hi)
+    sig = range_sig(lo, hi)  # the median(s) with the interval's figures
     if scenario == baseline:
-        text = f"Runway is {fmt_num(med)} months (90%: {rng})"
+        text = f"Runway is {fmt_num(med, sig)} months (90%: {rng})"
         text += f": cash runs out around {fmt_month(cash_out)}." if cash_out is not None else "."
     else:
         b = draws_of(sim, "runway_months", baseline)
@@ -193,7 +194,7 @@ def runway_statement(sim: xr.Dataset, scenario: str, baseline: str) -> dict | No
         b_med = float(np.median(_finite(b)))
         d_lo, d_hi = (float(x) for x in np.quantile(dv, INTERVAL))
         d_med = float(np.median(dv))
-        a, c = fmt_num(b_med), fmt_num(med)
+        a, c = fmt_num(b_med, sig), fmt_num(med, sig)
         verb = "stays at about" if a == c else ("falls from" if med < b_med else "rises from")
         head = f"Runway {verb} {a} months" if a == c else f"Runway {verb} {a} to {c} months"
         text = (f"{head} (90%: {rng}) compared with {baseline}; draw by draw the change is "
