@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bayescap.backtest.baselines import seasonal_naive_draws
+from bayescap.backtest.baselines import prophet_available, seasonal_naive_draws
 from bayescap.backtest.data import peyton_manning_history
 from bayescap.backtest.metrics import crps_from_draws, crps_normal, interval_hits, pooled_metrics, score_breakdown
 from bayescap.backtest.protocol import origins
@@ -210,3 +212,21 @@ def test_json_output_is_atomic_strict_json(tmp_path, capsys):
     }
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
     assert f"wrote {out}" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not prophet_available(), reason="Prophet is an optional bench dependency (pip install '.[bench]')")
+def test_prophet_baseline_prints_nothing_of_its_own():
+    # Prophet logs an error at import without plotly, and cmdstanpy sets up its own INFO logging at the
+    # first fit; neither belongs in the backtest's output. A fresh process, so the import happens here.
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "from bayescap.backtest.baselines import prophet_draws\n"
+        "d = pd.date_range('2024-01-01', periods=120)\n"
+        "y = 1000 + 200 * np.sin(np.arange(120) * 2 * np.pi / 7)\n"
+        "x = prophet_draws(pd.DataFrame({'date': d, 'count': y}), pd.date_range('2024-04-30', periods=7),\n"
+        "                  holidays=None, log=True, n_draws=50, seed=1)\n"
+        "assert x.shape == (50, 7) and np.isfinite(x).all()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and out.stderr == ""

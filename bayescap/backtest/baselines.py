@@ -71,6 +71,20 @@ def holidays_frame(history: pd.DataFrame) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
+def _quiet_prophet_logs() -> None:
+    """Keep Prophet's chatter out of the backtest's output (its errors still raise).
+
+    Prophet logs an error at import when plotly (interactive plots, unused here) is missing, and cmdstanpy
+    configures its own logger at the first fit unless a handler already exists; a NullHandler stops that.
+    """
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    for name in ("cmdstanpy", "prophet"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.ERROR)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
 def prophet_draws(
     train: pd.DataFrame,
     test_dates: pd.DatetimeIndex,
@@ -85,10 +99,9 @@ def prophet_draws(
     Prophet draws its predictive samples from numpy's *global* random state; the state is seeded for the call
     and restored afterwards, so the caller's global state is left as it was.
     """
+    _quiet_prophet_logs()
     from prophet import Prophet
 
-    for name in ("cmdstanpy", "prophet"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     y = train["count"].astype(float)
     df = pd.DataFrame({"ds": pd.to_datetime(train["date"]), "y": np.log(y) if log else y}).dropna()
     model = Prophet(holidays=holidays, uncertainty_samples=n_draws)
