@@ -65,3 +65,20 @@ def test_compare_needs_log_likelihood_and_two_variants(runs):
         compare_cmd.run(types.SimpleNamespace(paths=[a], group="traffic", names=None))
     with pytest.raises(InputError, match="2 names"):
         compare_cmd.run(types.SimpleNamespace(paths=[a, b], group="traffic", names="only-one"))
+
+
+def test_ppc_uses_the_log_scale_for_positive_data_spanning_decades():
+    import numpy as np
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    visits = np.exp(rng.normal(8, 1, 200))  # a factor of e**6 between the quietest and the busiest day
+    flat = rng.uniform(90, 110, 200)
+    obs = xr.Dataset({"count": ("day", visits), "load": ("day", flat)})
+    rep = xr.Dataset({"count": (("chain", "draw", "day"), np.broadcast_to(visits, (2, 5, 200))),
+                      "load": (("chain", "draw", "day"), np.broadcast_to(flat, (2, 5, 200)))})
+    node = xr.DataTree.from_dict({"observed_data": obs, "posterior_predictive": rep})
+    out = diagnose_cmd._ppc_tree(node)
+    assert sorted(out["observed_data"].data_vars) == ["load", "log count"]
+    assert np.allclose(out["posterior_predictive"]["log count"].values[1, 4], np.log(visits))
+    assert np.allclose(out["observed_data"]["load"].values, flat)

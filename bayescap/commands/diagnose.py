@@ -57,6 +57,28 @@ def _plot_vars(post) -> list[str]:
     return out[:MAX_PLOT_VARS]
 
 
+def _ppc_tree(node):
+    """Observed and replicated data for the PPC plot, on the log scale where the data are positive and span
+    more than a factor of 10 (daily visits with event days: on the raw scale the event days are a flat tail)."""
+    import numpy as np
+    import xarray as xr
+
+    obs = node["observed_data"].to_dataset()
+    rep = node["posterior_predictive"].to_dataset()
+    logged = {}
+    for name in set(obs.data_vars) & set(rep.data_vars):
+        v = np.asarray(obs[name].values, dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size and v.min() > 0 and v.max() > 10 * v.min():
+            logged[name] = f"log {name}"
+    if not logged:
+        return node
+    with np.errstate(divide="ignore", invalid="ignore"):
+        obs = obs.assign({n: np.log(obs[n]) for n in logged}).rename(logged)
+        rep = rep.assign({n: np.log(rep[n]) for n in logged}).rename(logged)
+    return xr.DataTree.from_dict({"posterior_predictive": rep, "observed_data": obs})
+
+
 def write_plots(tree, out_dir: Path) -> list[Path]:
     """Trace, rank and PPC plots per model as PNG files; returns the files written."""
     import arviz_plots as azp
@@ -75,13 +97,14 @@ def write_plots(tree, out_dir: Path) -> list[Path]:
                 ("rank", lambda n=node, v=names: azp.plot_rank(n, var_names=v, backend="matplotlib")),
             ]
         if "posterior_predictive" in node.children and "observed_data" in node.children:
-            jobs.append(("ppc", lambda n=node: azp.plot_ppc_dist(n, backend="matplotlib", num_samples=50)))
+            jobs.append(("ppc", lambda n=node: azp.plot_ppc_dist(
+                _ppc_tree(n), backend="matplotlib", num_samples=50, figure_kwargs={"figsize": (8, 4)})))
         for kind, make in jobs:
             before = set(plt.get_fignums())
             try:
                 pc = make()
                 path = out_dir / f"{model}-{kind}.png"
-                pc.savefig(path, dpi=100)
+                pc.savefig(path, dpi=100, bbox_inches="tight")
                 written.append(path)
             finally:
                 for num in set(plt.get_fignums()) - before:
