@@ -108,3 +108,25 @@ def test_load_run_returns_one_datatree(two_runs):
     assert set(tree.children) >= {"capacity", "traffic", "simulation"}
     assert "sigma" in tree["capacity/posterior"].data_vars
     assert DRAW in tree["simulation"].dims
+
+
+def test_report_reads_what_the_real_fit_writes(two_runs):
+    # the report's tests mostly use a synthetic run; these are the parts whose layout only a real fit shows:
+    # the history's event flags (traffic/constant_data) and each load-test row's configuration (obs_config)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayescap.report import render_pages
+    from bayescap.report.run_files import read_run
+
+    _, runs = two_runs
+    files = read_run(runs[0])
+    figs, _ = render_pages(files)
+    axes = [ax for fig in figs for ax in fig.axes]
+    fan = next(ax for ax in axes if ax.get_ylabel() == "visitors per day")
+    dots = [line for line in fan.get_lines() if line.get_label() == "event day"]
+    assert len(dots) == 1 and len(dots[0].get_xdata()) > 10  # a sale every Thursday in the half year shown
+    check = next(ax for ax in axes if ax.get_xlabel().startswith("measured throughput"))
+    configs = {str(c) for c in files.group("capacity", "observed_data")["obs_config"].values}
+    labels = {t.get_text().removesuffix(" cluster") for t in check.get_legend().get_texts()}
+    assert labels == configs and len(configs) > 1

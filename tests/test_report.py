@@ -16,6 +16,7 @@ import subprocess
 import sys
 import types
 
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
@@ -24,6 +25,7 @@ from bayescap.errors import InputError, OutputError
 from bayescap.report import build_report, render_pages
 from bayescap.report.builder import SECTIONS, write_pdf
 from bayescap.report.formatting import interval_cells, median_range
+from bayescap.report.pages_method import _row_labels
 from bayescap.report.run_files import read_run
 from bayescap.report.synthetic_run import write_synthetic_run
 from bayescap.report.verify import (
@@ -219,6 +221,30 @@ def test_every_chart_has_units_on_its_axes(good_run):
                 continue
             labels = (ax.get_xlabel() + " " + ax.get_ylabel()).strip()
             assert labels, f"page {i}: a chart without axis labels"
+
+
+def test_the_traffic_fan_marks_the_historys_event_days(good_run):
+    # the flags live in posteriors.nc's traffic/constant_data (is_event), as the traffic fit writes them
+    const = good_run.files.group("traffic", "constant_data")
+    fan = next(ax for fig in good_run.figs for ax in fig.axes if ax.get_ylabel() == "visitors per day")
+    dots = [line for line in fan.get_lines() if line.get_label() == "event day"]
+    assert len(dots) == 1
+    shown = pd.DatetimeIndex(dots[0].get_xdata())
+    assert len(shown) > 10
+    assert bool(const["is_event"].sel(date=shown.values).all())
+    first = shown.min()
+    window = const["is_event"].sel(date=slice(first, None))
+    assert len(shown) == int(window.sum())
+
+
+def test_the_load_test_check_colours_each_configuration(good_run):
+    # the capacity fit names each row's configuration in obs_config (cluster rows: obs_level "cluster")
+    obs = good_run.files.group("capacity", "observed_data")
+    check = next(ax for fig in good_run.figs for ax in fig.axes if ax.get_xlabel().startswith("measured throughput"))
+    labels = {t.get_text() for t in check.get_legend().get_texts()}
+    assert labels == {str(c) for c in obs["obs_config"].values}
+    marked = obs.assign_coords(obs_level=("obs", ["cluster"] + ["node"] * (obs.sizes["obs"] - 1)))
+    assert _row_labels(marked, obs.sizes["obs"])[0] == f"{obs['obs_config'].values[0]} cluster"
 
 
 def test_page_one_explains_intervals_in_plain_words(good_run):

@@ -7,10 +7,11 @@ The method page quotes inputs and priors (from ``manifest.json`` and the posteri
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, coverage_ranges
-from bayescap.dims import CONFIG, OBS
+from bayescap.dims import OBS
 from bayescap.report import layout, style
 from bayescap.report.formatting import fmt_int, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
 from bayescap.report.layout import Column, Doc, Page
@@ -303,6 +304,18 @@ def _all_metrics(doc: Doc, page: Page, summary: dict) -> Page:
     return differences_table(doc, page, summary)
 
 
+def _row_labels(obs: xr.Dataset, n: int) -> np.ndarray:
+    """Each load-test row's configuration (as the capacity fit writes it: ``obs_config``; a cluster row of a
+    configuration is labelled ``<config> cluster``); ``all`` when the rows carry no configuration."""
+    if "obs_config" not in obs.coords:
+        return np.array(["all"] * n)
+    labels = np.asarray(obs["obs_config"].values).astype(str)
+    if "obs_level" in obs.coords:
+        cluster = np.asarray(obs["obs_level"].values).astype(str) == "cluster"
+        labels = np.where(cluster, np.char.add(labels, " cluster"), labels)
+    return labels
+
+
 def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     obs = files.group("capacity", "observed_data")
     pp = files.group("capacity", "posterior_predictive")
@@ -318,7 +331,7 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
         return layout.missing_note(doc, page, "capacity posterior_predictive has no 'obs' dimension.")
     lo, med, hi = np.nanquantile(rep, [0.05, 0.5, 0.95], axis=0)
     page, (ax,) = layout.axes_block(doc, page, 2.7, left_in=2.0, right_in=2.0)
-    configs = np.asarray(obs[CONFIG].values).astype(str) if CONFIG in obs.coords else np.array(["all"] * measured.size)
+    configs = _row_labels(obs, measured.size)
     for i, cfg in enumerate(dict.fromkeys(configs)):
         sel = configs == cfg
         ax.errorbar(

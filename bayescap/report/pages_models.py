@@ -63,6 +63,18 @@ def _history(files: RunFiles):
     return da
 
 
+def _history_events(files: RunFiles, hist: xr.DataArray) -> np.ndarray | None:
+    """Event flags of the history's days: the traffic fit keeps them in ``constant_data`` (``is_event``)."""
+    flags = event_mask(hist)
+    if flags is not None:
+        return flags
+    const = files.group("traffic", "constant_data")
+    if const is None or "is_event" not in const or DATE not in const["is_event"].dims:
+        return None
+    flag = const["is_event"].reindex({DATE: hist[DATE].values}, fill_value=False)
+    return np.asarray(flag.values, dtype=bool)
+
+
 def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
     s = files.summary
     page = doc.new_page(
@@ -89,7 +101,7 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
             None if hist is None else hist.values,
             pd.DatetimeIndex(fc_s[DATE].values),
             draws,
-            hist_events=None if hist is None else event_mask(hist),
+            hist_events=None if hist is None else _history_events(files, hist),
             fc_events=event_mask(sim, base),
             ylabel="visitors per day",
             forecast_label=f"{base} forecast",

@@ -381,7 +381,8 @@ def write_synthetic_run(
     diverging = np.zeros((chains, per_chain), dtype=bool)
     if checks_fail:
         diverging.reshape(-1)[rng.choice(diverging.size, 3, replace=False)] = True
-    obs_coords = {OBS: np.arange(obs_x_a.size), CONFIG: (OBS, obs_cfg_a)}
+    # as the capacity fit writes them: each row's configuration and level (node or cluster)
+    obs_coords = {OBS: np.arange(obs_x_a.size), "obs_config": (OBS, obs_cfg_a), "obs_level": (OBS, ["node"] * obs_x_a.size)}
     cap_groups = {
         "posterior": cap_post,
         "sample_stats": xr.Dataset({"diverging": ((CHAIN, DRAW), diverging)}),
@@ -399,11 +400,16 @@ def write_synthetic_run(
         },
         coords={EVENT_TYPE: ["sale", "launch"]},
     )
-    date_coords = {DATE: hist_index, "is_event": (DATE, is_sale_hist)}
+    date_coords = {DATE: hist_index}
     tr_groups = {
         "posterior": traffic_post,
         "sample_stats": xr.Dataset({"diverging": ((CHAIN, DRAW), np.zeros((chains, per_chain), dtype=bool))}),
         "observed_data": xr.Dataset({"count": ((DATE,), history)}, coords=date_coords),
+        # as the traffic fit writes it: the day flags in constant_data
+        "constant_data": xr.Dataset(
+            {"is_event": ((DATE,), is_sale_hist), "in_likelihood": ((DATE,), np.ones(len(hist_index), dtype=bool))},
+            coords=date_coords,
+        ),
         "posterior_predictive": xr.Dataset({"count": ((CHAIN, DRAW, DATE), chained(pp_count))}, coords=date_coords),
         "log_likelihood": xr.Dataset(
             {
