@@ -191,7 +191,8 @@ def test_pointwise_log_likelihood_adds_up_to_the_graphs_likelihood(kind, competi
             raw[name] = (("chain", "draw", f"{name}_dim"), np.reshape(value, (1, 1, -1))) if np.ndim(value) else (
                 ("chain", "draw"), np.reshape(value, (1, 1)))
         posterior = traffic._posterior_dataset(xr.Dataset(raw), design, block, pri, opt, None, rng)
-        ll = traffic._log_likelihood(posterior, design, opt)["count"]
+        step = traffic._one_step(traffic._post_arrays(posterior), design, opt)
+        ll = traffic._log_likelihood(posterior, design, step)["count"]
         assert ll.sizes["date"] == int(mask.sum())
         total = float(ll.values.astype(float).sum()) + float(design.data["y"][mask].sum())
         assert total == pytest.approx(float(loglik_fn(point)), rel=1e-5)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
+from scipy import special
 from threadpoolctl import threadpool_limits
 
 from bayescap import dims
@@ -139,14 +139,15 @@ def fit_traffic(
     if intraday is not None:
         table = daily_bucket_factors(intraday, event_dates)
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
+    step = _one_step(_post_arrays(posterior), design, opt)
     idata = xr.DataTree.from_dict(
         {
             "posterior": posterior,
             "sample_stats": stats,
             "observed_data": _observed(design),
             "constant_data": _constant(design),
-            "posterior_predictive": _replicated(posterior, design, opt, rng),
-            "log_likelihood": _log_likelihood(posterior, design, opt),
+            "posterior_predictive": _replicated(posterior, design, step, rng),
+            "log_likelihood": _log_likelihood(posterior, design, step),
         }
     )
     idata.attrs.update(
@@ -342,10 +343,13 @@ def _constant(design: TrafficDesign) -> xr.Dataset:
     )
 
 
-def _one_step(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+OneStep = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _one_step(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict) -> OneStep:
     """Per draw and history day: the one-step-ahead location of the log count (mean plus the AR(1) carry-over of
-    the previous day's residual), the noise scale, and whether the day is an event day (Gaussian noise; Student-t
-    on normal days), as in the likelihood."""
+    the previous day's residual), the noise scale, whether the day is an event day (Gaussian noise; Student-t
+    on normal days), as in the likelihood; and per draw the Student-t degrees of freedom."""
     mu = _log_mean(post, design)
     if opt["ar1"]:
         resid = design.data["y"][None, :] - mu
@@ -353,7 +357,7 @@ def _one_step(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict) -> 
         mu = mu + post["phi"][:, None] * prev
     event = design.data["is_event"][None, :] > 0
     scale = np.where(event, post["sigma_event"][:, None], post["sigma_normal"][:, None])
-    return mu, scale, event
+    return mu, scale, event, post["nu"][:, None]
 
 
 def _draw_date_dataset(name: str, values: np.ndarray, posterior: xr.Dataset, dates) -> xr.Dataset:
@@ -364,16 +368,15 @@ def _draw_date_dataset(name: str, values: np.ndarray, posterior: xr.Dataset, dat
     )
 
 
-def _replicated(posterior: xr.Dataset, design: TrafficDesign, opt: dict, rng: np.random.Generator) -> xr.Dataset:
+def _replicated(posterior: xr.Dataset, design: TrafficDesign, step: OneStep, rng: np.random.Generator) -> xr.Dataset:
     """One-step-ahead replicated counts for each history day (posterior predictive check)."""
-    post = _post_arrays(posterior)
-    loc, scale, event = _one_step(post, design, opt)
+    loc, scale, event, nu = step
     S, n = loc.shape
-    noise = np.where(event, rng.standard_normal((S, n)), rng.standard_t(post["nu"][:, None], size=(S, n))) * scale
+    noise = np.where(event, rng.standard_normal((S, n)), rng.standard_t(nu, size=(S, n))) * scale
     return _draw_date_dataset("count", np.exp(loc + noise).astype(np.float32), posterior, design.dates)
 
 
-def _log_likelihood(posterior: xr.Dataset, design: TrafficDesign, opt: dict) -> xr.Dataset:
+def _log_likelihood(posterior: xr.Dataset, design: TrafficDesign, step: OneStep) -> xr.Dataset:
     """Pointwise log-likelihood of each day in the likelihood, per draw, for LOO (``bayescap compare``).
 
     The density of the day's count given the days before it (the AR(1) makes the days dependent, so this is
@@ -381,14 +384,14 @@ def _log_likelihood(posterior: xr.Dataset, design: TrafficDesign, opt: dict) -> 
     count's density minus the log count. Days left out of the likelihood (missing, or competitor days with
     ``competitor_events="exclude"``) are left out here too.
     """
-    post = _post_arrays(posterior)
-    loc, scale, event = _one_step(post, design, opt)
+    loc, scale, event, nu = step
     y = design.data["y"][None, :]
-    ll = np.where(
-        event,
-        stats.norm.logpdf(y, loc=loc, scale=scale),
-        stats.t.logpdf(y, df=post["nu"][:, None], loc=loc, scale=scale),
-    ) - y
+    z2 = np.square((y - loc) / scale)
+    # the two densities written out (scipy.stats' generic logpdf took 0.19 s for 730 days x 2,000 draws)
+    t_const = special.gammaln((nu + 1.0) / 2.0) - special.gammaln(nu / 2.0) - 0.5 * np.log(nu * np.pi)
+    log_t = t_const - (nu + 1.0) / 2.0 * np.log1p(z2 / nu)
+    log_n = -0.5 * np.log(2.0 * np.pi) - 0.5 * z2
+    ll = np.where(event, log_n, log_t) - np.log(scale) - y
     keep = design.data["mask"] > 0
     # float32 like the replicated counts (730 days x 2,000 draws: 5.8 MB in posteriors.nc, 12 in float64)
     return _draw_date_dataset("count", ll[:, keep].astype(np.float32), posterior, design.dates[keep])
