@@ -298,9 +298,7 @@ def _distribution_block(
         if m:
             v = m[1]
             med, rng = median_range(v, v.get("unit", unit))
-            sentences.append(
-                f"{sc}: {med} ({rng})"
-            )
+            sentences.append(f"{sc}: {med} ({rng})")
     if sentences:
         page = layout.takeaway(doc, page, f"Takeaway: {what}, median (90% interval): " + "; ".join(sentences) + ".")
     if never:
@@ -326,9 +324,7 @@ def _diff_sentence(doc: Doc, page: Page, summary: dict, key: str) -> Page:
             if mid == key:
                 unit = v.get("unit")
                 med, rng = median_range(v, unit)
-                parts.append(
-                    f"{d.get('scenario')} vs {d.get('vs')}: {med} ({rng}) {unit_label(unit)}"
-                )
+                parts.append(f"{d.get('scenario')} vs {d.get('vs')}: {med} ({rng}) {unit_label(unit)}")
     if parts:
         page = layout.paragraph(
             doc, page, "Per-draw differences, median (90% interval): " + "; ".join(parts) + ".", size=style.FONT_SMALL
