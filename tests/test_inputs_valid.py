@@ -239,7 +239,7 @@ tiers = [{ name = "app", cost_multiplier = 0.8 }, { name = "search", share = 0.1
 fleet = { target_utilisation = 0.6 }
 traffic = { growth_pct_per_month = 5.0 }
 events = [{ type = "promo", dates = ["2026-05-01"] }]
-priors = { capacity = { sigma_alpha = 2.0 } }
+priors = { capacity = { noise_rel_sd = 0.2 } }
 """
     base, _, lean = _scenarios(tmp_path, extra)
     app = lean.tier("app")
@@ -248,7 +248,7 @@ priors = { capacity = { sigma_alpha = 2.0 } }
     assert lean.fleet.target_utilisation == 0.6 and lean.fleet.policy == "static"
     assert lean.growth_pct_per_month == 5.0 and lean.requests_per_visit == 30.0
     assert sorted(e.type for e in lean.events) == ["promo", "sale"]  # other types kept
-    assert lean.priors == {"capacity": {"sigma_alpha": 2.0}} and base.priors == {}
+    assert lean.priors == {"capacity": {"noise_rel_sd": 0.2}} and base.priors == {}
     assert lean.description.startswith("app 20%") and base.description == ""
 
 

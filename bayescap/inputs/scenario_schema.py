@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bayescap.errors import InputError
+from bayescap.errors import InputError, ModelError
 from bayescap.inputs.csvfile import closest
 from bayescap.inputs.names import EVENT_TYPE_RE, IDENTIFIER_RE, SCENARIO_NAME_RE
 from bayescap.inputs.scenario_types import WEEKDAYS
@@ -193,17 +193,15 @@ def _weekday(path: str, value: Any, key: str) -> int:
 
 def _prior_values(path: str, value: Any, key: str) -> dict:
     if not isinstance(value, dict):
-        raise fail(path, key, f"a table of prior settings (e.g. {{ sigma_alpha = 2.0 }}), got {show(value)}")
+        raise fail(path, key, f"a table of prior settings (e.g. {{ noise_rel_sd = 0.2 }}), got {show(value)}")
     out: dict[str, Any] = {}
     for k, v in value.items():
         sub = f"{key}.{k}"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", k):
             raise fail(path, sub, "a prior name of letters, digits and '_'")
-        items = v if isinstance(v, list) else [v]
-        for x in items:
-            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(float(x)):
-                raise fail(path, sub, f"a finite number (or an array of numbers), got {show(v)}")
-        out[k] = [float(x) for x in v] if isinstance(v, list) else float(v)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(float(v)):
+            raise fail(path, sub, f"a finite number, got {show(v)}")
+        out[k] = float(v)
     return out
 
 
@@ -274,7 +272,32 @@ FINANCE = {
         _number(0, 1e6, what="an ad spend per extra visitor in USD, a number >= 0")
     ),
 }
-PRIORS = {"capacity": Field(_prior_values), "traffic": Field(_prior_values)}
+def _model_priors(model: str) -> Parser:
+    """Prior settings for ``model``, checked against the model's own names and bounds when the file is read,
+    so that `bayescap check` catches a typo or an impossible value before any fitting (the model modules'
+    prior tables are plain Python: reading them builds nothing and imports no PyMC)."""
+
+    def parse(path: str, value: Any, key: str) -> dict:
+        out = _prior_values(path, value, key)
+        if model == "capacity":
+            from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
+        else:
+            from bayescap.models.traffic_priors import DEFAULT_PRIORS, merge_priors
+        for k, v in out.items():
+            if k not in DEFAULT_PRIORS:
+                guess = closest(k, DEFAULT_PRIORS)
+                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(DEFAULT_PRIORS))}"
+                raise fail(path, f"{key}.{k}", f"a known {model} prior, got '{k}'{hint}")
+            try:
+                merge_priors({k: v})
+            except ModelError as exc:
+                raise fail(path, f"{key}.{k}", str(exc)) from None
+        return out
+
+    return parse
+
+
+PRIORS = {"capacity": Field(_model_priors("capacity")), "traffic": Field(_model_priors("traffic"))}
 TOP = {
     "schema_version": Field(None, required=True),
     "name": Field(_name),
