@@ -205,6 +205,31 @@ def _prior_values(path: str, value: Any, key: str) -> dict:
     return out
 
 
+def _model_priors(model: str) -> Parser:
+    """Prior settings for ``model``, checked against the model's own names and bounds when the file is read,
+    so that `bayescap check` catches a typo or an impossible value before any fitting (the model modules'
+    prior tables are plain Python: reading them builds nothing and imports no PyMC)."""
+
+    def parse(path: str, value: Any, key: str) -> dict:
+        out = _prior_values(path, value, key)
+        if model == "capacity":
+            from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
+        else:
+            from bayescap.models.traffic_priors import DEFAULT_PRIORS, merge_priors
+        for k, v in out.items():
+            if k not in DEFAULT_PRIORS:
+                guess = closest(k, DEFAULT_PRIORS)
+                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(DEFAULT_PRIORS))}"
+                raise fail(path, f"{key}.{k}", f"a known {model} prior, got '{k}'{hint}")
+            try:
+                merge_priors({k: v})
+            except ModelError as exc:
+                raise fail(path, f"{key}.{k}", str(exc)) from None
+        return out
+
+    return parse
+
+
 # ---------------------------------------------------------------- schema
 
 
@@ -272,31 +297,6 @@ FINANCE = {
         _number(0, 1e6, what="an ad spend per extra visitor in USD, a number >= 0")
     ),
 }
-def _model_priors(model: str) -> Parser:
-    """Prior settings for ``model``, checked against the model's own names and bounds when the file is read,
-    so that `bayescap check` catches a typo or an impossible value before any fitting (the model modules'
-    prior tables are plain Python: reading them builds nothing and imports no PyMC)."""
-
-    def parse(path: str, value: Any, key: str) -> dict:
-        out = _prior_values(path, value, key)
-        if model == "capacity":
-            from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
-        else:
-            from bayescap.models.traffic_priors import DEFAULT_PRIORS, merge_priors
-        for k, v in out.items():
-            if k not in DEFAULT_PRIORS:
-                guess = closest(k, DEFAULT_PRIORS)
-                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(DEFAULT_PRIORS))}"
-                raise fail(path, f"{key}.{k}", f"a known {model} prior, got '{k}'{hint}")
-            try:
-                merge_priors({k: v})
-            except ModelError as exc:
-                raise fail(path, f"{key}.{k}", str(exc)) from None
-        return out
-
-    return parse
-
-
 PRIORS = {"capacity": Field(_model_priors("capacity")), "traffic": Field(_model_priors("traffic"))}
 TOP = {
     "schema_version": Field(None, required=True),
