@@ -145,7 +145,7 @@ def scenario_draws(inputs: dict, fits: dict, seed: int) -> tuple[xr.Dataset, xr.
 # promises ("ESS_bulk < 400 on a reported quantity"). The ESS of every sampled parameter is kept too.
 REPORTED_VARS = {
     "capacity": ("sigma", "lam", "sigma_cluster", "lam_cluster"),
-    "traffic": ("lift_mean", "event_lift", "sigma_normal", "sigma_event", "nu", "phi", "competitor_effect", "drift"),
+    "traffic": ("lift_mean", "event_lift", "new_event_lift", "sigma_normal", "sigma_event", "nu", "phi", "competitor_effect", "drift"),
 }
 
 

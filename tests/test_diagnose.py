@@ -28,7 +28,7 @@ def test_diagnose_prints_the_table_and_writes_trace_rank_and_ppc_plots(runs, cap
     out = capsys.readouterr().out
     assert "capacity: divergences 0, chains 2, draws per chain 50" in out
     assert "traffic: divergences 0" in out
-    for var in ("sigma", "kappa", "lam", "event_lift"):
+    for var in ("sigma", "kappa", "lam", "new_event_lift"):
         assert f"  {var} " in out
     assert "model checks:" in out
     folders = list(run.glob("diagnostics-*"))

@@ -174,6 +174,12 @@ def test_summary_and_priors_saved(idata):
     assert lift["q05"] < np.exp(TRUTH.events["sale"].lift_mean) < lift["q95"]
     assert s["peak_factor"]["event"]["median"] > s["peak_factor"]["normal"]["median"]
     assert set(s) >= {"event_lift", "event_noise_sd", "peak_factor"}
+    # the stated lift is that of the saved draws (what the report's chart shows), not of other random draws,
+    # and a new occurrence's lift is wider than the type's typical lift (it adds the spread between occurrences)
+    saved = idata["posterior"]["new_event_lift"].sel({dims.EVENT_TYPE: "sale"}).values.ravel()
+    assert np.isclose(lift["median"], np.median(saved))
+    typical = s["typical_event_lift"]["sale"]
+    assert lift["q95"] - lift["q05"] > typical["q95"] - typical["q05"]
     import json
 
     assert json.loads(idata.attrs["priors"])["nu_min"] == DEFAULT_PRIORS["nu_min"]

@@ -139,6 +139,7 @@ def fit_traffic(
     if intraday is not None:
         table = daily_bucket_factors(intraday, event_dates)
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
+    posterior["new_event_lift"] = new_event_lift(posterior, int(seed))
     step = _one_step(_post_arrays(posterior), design, opt)
     idata = xr.DataTree.from_dict(
         {
@@ -558,22 +559,38 @@ def _quantiles(x: np.ndarray) -> dict[str, float]:
     return {"median": float(q50), "q05": float(q05), "q95": float(q95)}
 
 
+def new_event_lift(posterior: xr.Dataset, seed: int) -> xr.DataArray:
+    """Lift of a *new* occurrence of each event type (chain, draw, event_type), as a ratio to a normal day.
+
+    exp(lift_mean + lift_sd * z), z ~ Normal(0, 1) once per draw: the partially pooled lift a forecast gives a
+    future event of the type (seeded, so one seed gives the same draws)."""
+    rng = np.random.default_rng(int(seed) + 7)
+    m_all = posterior["lift_mean"].transpose(dims.CHAIN, dims.DRAW, dims.EVENT_TYPE)
+    if m_all.sizes[dims.EVENT_TYPE] == 0:
+        return xr.zeros_like(m_all)
+    out = []
+    for typ in posterior[dims.EVENT_TYPE].values.tolist():
+        m = posterior["lift_mean"].sel({dims.EVENT_TYPE: typ})
+        s = posterior["lift_sd"].sel({dims.EVENT_TYPE: typ})
+        z = rng.standard_normal(m.size).reshape(m.shape)
+        out.append(np.exp(m + s * z))
+    return xr.concat(out, dim=dims.EVENT_TYPE).transpose(dims.CHAIN, dims.DRAW, dims.EVENT_TYPE)
+
+
 def summarise_traffic(idata: xr.DataTree) -> dict:
     """Headline posterior numbers for summary.json (every one a quantile over posterior draws).
 
     ``event_lift[type]``: multiplicative lift of a *new* occurrence of the type (posterior predictive
-    exp(lift_mean + lift_sd*z), what a forecast uses); ``typical_event_lift[type]``: exp(lift_mean);
-    ``event_noise_sd`` / ``normal_noise_sd``: the log-scale noise scales of the two regimes;
+    exp(lift_mean + lift_sd*z), what a forecast uses; :func:`new_event_lift`); ``typical_event_lift[type]``:
+    exp(lift_mean); ``event_noise_sd`` / ``normal_noise_sd``: the log-scale noise scales of the two regimes;
     ``peak_factor[regime]``: busiest second / mean second on a typical day of the regime.
     """
     post = idata["posterior"].to_dataset()
-    rng = np.random.default_rng(int(idata.attrs.get("seed", 0)) + 7)
+    lift_new = post["new_event_lift"] if "new_event_lift" in post else new_event_lift(post, int(idata.attrs.get("seed", 0)))
     out: dict = {"event_lift": {}, "typical_event_lift": {}}
     for typ in post[dims.EVENT_TYPE].values.tolist():
-        m = _flat(post["lift_mean"].sel({dims.EVENT_TYPE: typ}))
-        s = _flat(post["lift_sd"].sel({dims.EVENT_TYPE: typ}))
-        out["event_lift"][typ] = _quantiles(np.exp(m + s * rng.standard_normal(m.shape)))
-        out["typical_event_lift"][typ] = _quantiles(np.exp(m))
+        out["event_lift"][typ] = _quantiles(_flat(lift_new.sel({dims.EVENT_TYPE: typ})))
+        out["typical_event_lift"][typ] = _quantiles(np.exp(_flat(post["lift_mean"].sel({dims.EVENT_TYPE: typ}))))
     out["event_noise_sd"] = _quantiles(_flat(post["sigma_event"]))
     out["normal_noise_sd"] = _quantiles(_flat(post["sigma_normal"]))
     out["nu"] = _quantiles(_flat(post["nu"]))

@@ -136,8 +136,8 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
         types = list(lifts)
         post = files.group("traffic", "posterior")
         draws = None
-        if post is not None and "event_lift" in post.data_vars and EVENT_TYPE in post["event_lift"].dims:
-            m = sample_matrix(post["event_lift"], (EVENT_TYPE,))
+        if post is not None and "new_event_lift" in post.data_vars:  # a new event's lift, as summary.json states
+            m = sample_matrix(post["new_event_lift"], (EVENT_TYPE,))
             coord = [str(c) for c in post[EVENT_TYPE].values]
             if all(t in coord for t in types):
                 draws = [m[:, coord.index(t)] for t in types]

@@ -394,7 +394,7 @@ def write_synthetic_run(
     pp_count = hist_mean[None, :] * np.exp(rng.normal(0, np.where(is_sale_hist, 0.12, 0.05)[None, :], (n_draws, 364)))
     traffic_post = xr.Dataset(
         {
-            "event_lift": ((CHAIN, DRAW, EVENT_TYPE), chained(np.stack([lift_draws, lift_draws_launch], axis=1))),
+            "new_event_lift": ((CHAIN, DRAW, EVENT_TYPE), chained(np.stack([lift_draws, lift_draws_launch], axis=1))),
             "sigma_normal": ((CHAIN, DRAW), chained(np.abs(rng.normal(0.05, 0.003, n_draws)))),
             "sigma_event": ((CHAIN, DRAW), chained(np.abs(rng.normal(0.12, 0.01, n_draws)))),
         },
