@@ -29,6 +29,7 @@ from scipy import stats
 from bayescap import dims, usl
 from bayescap.errors import ModelError
 from bayescap.models.capacity_data import CapacityDesign
+from bayescap.models.compile_numba import compile_for_nutpie
 
 LIKELIHOODS = ("student_t", "normal", "lognormal")
 DEFAULT_LIKELIHOOD = "student_t"
@@ -109,9 +110,7 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
 
 def compile_model(model) -> Any:
     """Compile with nutpie's numba backend (seconds); the result can take new data via ``with_data``."""
-    import nutpie
-
-    return nutpie.compile_pymc_model(model, backend="numba")
+    return compile_for_nutpie(model)
 
 
 def sample_compiled(

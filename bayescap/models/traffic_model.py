@@ -16,6 +16,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayescap.models.compile_numba import compile_for_nutpie
 from bayescap.models.traffic_design import TrafficDesign
 from bayescap.models.traffic_priors import RW_MEDIAN_GAMMA, RW_SHAPE
 from bayescap.models.traffic_whiten import LinearBlock, graph_arrays
@@ -150,15 +151,13 @@ def build_model(
 
 def compiled_model(design: TrafficDesign, priors: dict[str, float], block: LinearBlock, *, ar1: bool, noncentred: bool = False):
     """A nutpie-compiled model for ``design``'s structure, loaded with ``design``'s data, ``priors`` and ``block``."""
-    import nutpie
-
     key = (*design.key, bool(ar1), bool(noncentred), *(float(priors[name]) for name in GRAPH_PRIORS))
     arrays = graph_arrays(design, priors, block, noncentred=noncentred)
     with _LOCK:
         compiled = _CACHE.get(key)
         if compiled is None:
             model = build_model(design, priors, block, ar1=ar1, noncentred=noncentred, arrays=arrays)
-            compiled = nutpie.compile_pymc_model(model, backend="numba")
+            compiled = compile_for_nutpie(model)
             _CACHE[key] = compiled
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
