@@ -87,13 +87,11 @@ def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     priors = base.priors or {}
     t0 = time.perf_counter()
     # The capacity model is cheap to sample but its kappa posterior sits against a boundary at 0
-    # (pure contention), which mixes slowly: it gets twice the chains, the tuning and the draws per chain (thinned
-    # to the traffic model's draws afterwards). On the example, seed 20261126, 1,000 draws per chain gave max R-hat
-    # 1.014 (a DRAFT report), 2,000 gave 1.004; seed 3, whose chains mix worse, 1.048 and 1.018 (still flagged).
+    # (pure contention), which mixes slowly: it gets twice the chains and twice the tuning.
     capacity = fit_capacity(
         inputs["loadtest"],
         priors=priors.get("capacity"),
-        draws=2 * opts.draws,
+        draws=opts.draws,
         tune=2 * opts.tune,
         chains=2 * opts.chains,
         seed=seed,
