@@ -50,12 +50,16 @@ def _cluster_tier(seed: int) -> pd.DataFrame:
     )
 
 
+def _nginx_hierarchy() -> pd.DataFrame:
+    """NGINX HTTP as one hierarchy, the plateau past its first point dropped."""
+    ng = nginx_frame()
+    return cap.exclude_ceiling_points(ng, cap.detect_ceiling(ng))
+
+
 @pytest.fixture(scope="session")
 def real_frame() -> pd.DataFrame:
-    """The real benchmarks: one tier each, NGINX as one hierarchy (plateau past its first point dropped)."""
-    ng = nginx_frame()
-    ng = cap.exclude_ceiling_points(ng, cap.detect_ceiling(ng))
-    return pd.concat([usl_benchmarks_frame(), ng], ignore_index=True).assign(level="node")
+    """The real benchmarks: one tier each, NGINX as one hierarchy."""
+    return pd.concat([usl_benchmarks_frame(), _nginx_hierarchy()], ignore_index=True).assign(level="node")
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +94,7 @@ def test_no_divergences_and_converged(data, seed):
     # then mixed worse and seed by seed: max r_hat 1.016-1.146 over 4 seeds (docs/capacity_model.md).
     # Alone, over seeds 20261126, 1, 2, 3: benchmarks r_hat 1.007-1.013, bulk ESS 299-432; NGINX 1.014-1.030, 101-239.
     if data == "nginx":
-        ng = nginx_frame()
-        frame, max_r_hat, min_ess = cap.exclude_ceiling_points(ng, cap.detect_ceiling(ng)), 1.03, 100
+        frame, max_r_hat, min_ess = _nginx_hierarchy(), 1.03, 100
     else:
         frame, max_r_hat, min_ess = usl_benchmarks_frame(), 1.02, 200
     d = cap.diagnostics(cap.fit_capacity(frame.assign(level="node"), draws=DRAWS, tune=TUNE, chains=2, seed=seed))

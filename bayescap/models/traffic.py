@@ -564,10 +564,9 @@ def new_event_lift(posterior: xr.Dataset, seed: int) -> xr.DataArray:
 
     exp(lift_mean + lift_sd * z), z ~ Normal(0, 1) once per draw: the partially pooled lift a forecast gives a
     future event of the type (seeded, so one seed gives the same draws)."""
+    if posterior.sizes.get(dims.EVENT_TYPE, 0) == 0:
+        return xr.zeros_like(posterior["lift_mean"])
     rng = np.random.default_rng(int(seed) + 7)
-    m_all = posterior["lift_mean"].transpose(dims.CHAIN, dims.DRAW, dims.EVENT_TYPE)
-    if m_all.sizes[dims.EVENT_TYPE] == 0:
-        return xr.zeros_like(m_all)
     out = []
     for typ in posterior[dims.EVENT_TYPE].values.tolist():
         m = posterior["lift_mean"].sel({dims.EVENT_TYPE: typ})
