@@ -79,6 +79,18 @@ def _recent(history, days: int | None):
     return recent
 
 
+def capacity_sampler_settings(opts: RunOptions) -> dict[str, int]:
+    """Draws, tune and chains of the capacity fit: twice the traffic model's each.
+
+    The capacity model is cheap to sample, but its kappa posterior sits against a boundary at 0 (pure
+    contention) and its tier spreads are barely identified by two to five configs, so its hyperparameters
+    mix slowly. Its draws are thinned to the traffic model's afterwards. On the example, seeds 20261126, 1,
+    2, 3: max R-hat 1.020 and 1.011 at the first two with 1,000 draws per chain, 1.004-1.007 at all four
+    with 2,000 (docs/capacity_model.md, "Mixing").
+    """
+    return {"draws": 2 * opts.draws, "tune": 2 * opts.tune, "chains": 2 * opts.chains}
+
+
 def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     from bayescap.models.capacity import fit_capacity
     from bayescap.models.traffic import fit_traffic
@@ -86,16 +98,7 @@ def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     base = inputs["scenarios"][0]
     priors = base.priors or {}
     t0 = time.perf_counter()
-    # The capacity model is cheap to sample but its kappa posterior sits against a boundary at 0
-    # (pure contention), which mixes slowly: it gets twice the chains and twice the tuning.
-    capacity = fit_capacity(
-        inputs["loadtest"],
-        priors=priors.get("capacity"),
-        draws=opts.draws,
-        tune=2 * opts.tune,
-        chains=2 * opts.chains,
-        seed=seed,
-    )
+    capacity = fit_capacity(inputs["loadtest"], priors=priors.get("capacity"), seed=seed, **capacity_sampler_settings(opts))
     log(f"  capacity model fitted in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     history = _recent(inputs["traffic"], opts.history_days)
@@ -285,6 +288,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "draws": opts.draws,
         "tune": opts.tune,
         "chains": opts.chains,
+        "capacity_sampler": capacity_sampler_settings(opts),
         "history_days": opts.history_days,
         "versions": software_versions(),
         "inputs": _input_record(input_paths),

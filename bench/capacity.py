@@ -218,11 +218,12 @@ def simulate_from_prior(rng: np.random.Generator, priors: dict, *, base_scale: f
     """
     p = priors
     loglam_mu = rng.normal(0.0, p["loglam_mu_sd"])
-    loglam_tau = rng.gamma(2.0, p["loglam_tau_mean"] / 2.0)
+    shape = p["tau_shape"]
+    loglam_tau = rng.gamma(shape, p["loglam_tau_mean"] / shape)
     s_mu = rng.normal(p["sigma_logit_mu"], p["sigma_logit_mu_sd"])
-    s_tau = rng.gamma(2.0, p["sigma_logit_tau_mean"] / 2.0)
+    s_tau = rng.gamma(shape, p["sigma_logit_tau_mean"] / shape)
     k_mu = rng.normal(p["kappa_scaled_mu"], p["kappa_scaled_mu_sd"])
-    k_tau = rng.gamma(2.0, p["kappa_scaled_tau_mean"] / 2.0)
+    k_tau = rng.gamma(shape, p["kappa_scaled_tau_mean"] / shape)
     nu = rng.gamma(p["nu_alpha"], 1.0 / p["nu_beta"])
     rows, truth = [], {}
     for j, grid in enumerate(RECOVERY_GRIDS):

@@ -59,10 +59,10 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert summary["checks"]["ok"] is False
     assert summary["checks"]["problems"]
-    # the report's diagnostics table has every column filled (the capacity model samples twice the chains)
-    for model, chains in (("capacity", 4), ("traffic", 2)):
+    # the report's diagnostics table has every column filled (the capacity model samples twice the chains and draws)
+    for model, chains, draws in (("capacity", 4, 20), ("traffic", 2, 10)):
         d = summary["checks"]["models"][model]
-        assert d["chains"] == chains and d["draws"] == 10 and d["min_ess_tail"] is not None
+        assert d["chains"] == chains and d["draws"] == draws and d["min_ess_tail"] is not None
     assert "DRAFT" in proc.stdout
     pages = [p.extract_text() for p in PdfReader(runs[0] / "report.pdf").pages]
     assert "DRAFT" in pages[0] and "model checks failed" in pages[0]
@@ -70,6 +70,9 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     # the report names the finished run directory, not the staging one it was built in
     text = " ".join(" ".join(t.split()) for t in pages)
     assert f"bayescap report {runs[0]}" in text.replace("\n", " ") and ".partial-" not in text
+    # the appendix states each model's own sampler settings
+    assert "traffic model 2 chains × 10 draws after 10 tuning steps" in text
+    assert "capacity model 4 chains × 20 draws after 20 tuning steps" in text
 
 
 def test_same_seed_and_inputs_give_identical_summary(two_runs):

@@ -80,6 +80,7 @@ def _structure_key(design: CapacityDesign, priors: dict[str, float], likelihood:
         len(design.tiers),
         len(design.configs),
         design.n_obs,
+        tuple(design.tier_has_cluster_rows.tolist()),  # sets the sampler coordinates of kappa_cluster_raw
     )
 
 

@@ -5,8 +5,8 @@ Model (per configuration j of tier t, node level; see docs/capacity_model.md)::
     X_j(N)          = lam_j N / (1 + sigma_j (N - 1) + kappa_j N (N - 1))
     log(lam_j/s_t)  ~ N(a_t, tau_a,t)                  (centred)
     logit(sigma_j)  = b_t + tau_b,t * z_j              (non-centred)
-    k_j             ~ N(c_t, tau_c,t);   kappa_j = max(k_j, 0) / n_max,j^2
-    tau ~ Gamma(2, 2 / mean); a lone config in its tier takes the tier mean's prior directly
+    k_j             ~ N(c_t, tau_c,t);   kappa_j = max(k_j, 0) / n_max,j^2   (centred, sampled as u: KinkStretch)
+    tau ~ Gamma(tau_shape, tau_shape / mean); a lone config in its tier takes the tier mean's prior directly
     y_i ~ StudentT(nu, X_j(N_i), eps_j * ybar_j * (X_j(N_i) / ybar_j)^p)
 
 and per tier at the cluster level, with nodes m behind a proxy,
@@ -41,6 +41,8 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
     import pymc as pm
     import pytensor.tensor as pt
 
+    from bayescap.models.kink_stretch import DEFAULT_STRETCH, KinkStretch
+
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown capacity likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
     p = priors
@@ -55,14 +57,16 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
         # then has a funnel and diverges (tried on the NGINX table). A lone config in its tier (pool = 0)
         # has no spread to learn: it takes the marginal prior of the tier mean (tau and z drop out).
         pool = d["cfg_pooled"]
+        shape = p["tau_shape"]
 
-        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, centred: bool):
+        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, centred: bool, transform=None):
             mu = pm.Normal(f"{name}_mu", centre, mu_sd, dims=dims.TIER)
-            tau = pm.Gamma(f"{name}_tau", alpha=2.0, beta=2.0 / tau_mean, dims=dims.TIER)
+            tau = pm.Gamma(f"{name}_tau", alpha=shape, beta=shape / tau_mean, dims=dims.TIER)
             loc = pt.switch(pool, mu[ct], centre)
             scale = pt.switch(pool, tau[ct], mu_sd)
             if centred:
-                return pm.Normal(f"{name}_config", loc, scale, dims=dims.CONFIG)
+                coordinates = {} if transform is None else {"transform": transform}
+                return pm.Normal(f"{name}_config", loc, scale, dims=dims.CONFIG, **coordinates)
             z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims.CONFIG)
             return pm.Deterministic(f"{name}_config", loc + scale * z, dims=dims.CONFIG)
 
@@ -72,15 +76,30 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
             "sigma_logit", p["sigma_logit_mu"], p["sigma_logit_mu_sd"], p["sigma_logit_tau_mean"], centred=False
         )
         sigma = pm.Deterministic("sigma", pm.math.invlogit(sigma_logit), dims=dims.CONFIG)
+        # k below 0 is flat in the likelihood (kappa = 0) and wide; above 0 the data push back within ~0.1.
+        # KinkStretch samples k in coordinates that compress the flat side (an exact change of variables).
         kappa_k = config_level(
-            "kappa_scaled", p["kappa_scaled_mu"], p["kappa_scaled_mu_sd"], p["kappa_scaled_tau_mean"], centred=True
+            "kappa_scaled",
+            p["kappa_scaled_mu"],
+            p["kappa_scaled_mu_sd"],
+            p["kappa_scaled_tau_mean"],
+            centred=True,
+            transform=KinkStretch(),
         )
         kappa_scaled = pm.Deterministic("kappa_scaled", pt.maximum(kappa_k, 0.0), dims=dims.CONFIG)
         kappa = pm.Deterministic("kappa", kappa_scaled / d["cfg_n_max"] ** 2, dims=dims.CONFIG)
 
         sc_logit = pm.Normal("sigma_cluster_logit", p["sigma_cluster_logit_mu"], p["sigma_cluster_logit_sd"], dims=dims.TIER)
         sigma_cluster = pm.Deterministic("sigma_cluster", pm.math.invlogit(sc_logit), dims=dims.TIER)
-        kc_raw = pm.Normal("kappa_cluster_raw", p["kappa_cluster_scaled_mu"], p["kappa_cluster_scaled_sd"], dims=dims.TIER)
+        # the same coordinates where cluster rows reach k'; a prior-only k' is a plain Normal (stretch 1 = identity)
+        cluster_stretch = np.where(design.tier_has_cluster_rows, DEFAULT_STRETCH, 1.0)
+        kc_raw = pm.Normal(
+            "kappa_cluster_raw",
+            p["kappa_cluster_scaled_mu"],
+            p["kappa_cluster_scaled_sd"],
+            dims=dims.TIER,
+            transform=KinkStretch(cluster_stretch),
+        )
         kappa_cluster = pm.Deterministic("kappa_cluster", pt.maximum(kc_raw, 0.0) / d["cluster_n_ref"] ** 2, dims=dims.TIER)
         loglam_cluster = pm.Normal("loglam_cluster", 0.0, p["loglam_cluster_sd"], dims=dims.TIER)
         lam_cluster = pm.Deterministic("lam_cluster", pt.exp(d["cluster_log_scale"] + loglam_cluster), dims=dims.TIER)
@@ -247,7 +266,7 @@ def finalise(
             "cfg_n_max": (dims.CONFIG, a["cfg_n_max"]),
             "cfg_log_scale": (dims.CONFIG, a["cfg_log_scale"]),
             "cluster_n_ref": (dims.TIER, a["cluster_n_ref"]),
-            "has_cluster_rows": (dims.TIER, np.bincount(a["tier_idx"][a["is_cluster"] == 1], minlength=len(design.tiers)) > 0),
+            "has_cluster_rows": (dims.TIER, design.tier_has_cluster_rows),
         },
         coords={**obs_coords, dims.CONFIG: list(design.configs), dims.TIER: list(design.tiers), "config_tier": (dims.CONFIG, list(design.config_tier))},
     )

@@ -40,6 +40,12 @@ class CapacityDesign:
     def n_obs(self) -> int:
         return int(self.arrays["y"].shape[0])
 
+    @property
+    def tier_has_cluster_rows(self) -> np.ndarray:
+        """Per tier: does the load test have cluster rows (else its cluster-level parameters are prior-only)?"""
+        a = self.arrays
+        return np.bincount(a["tier_idx"][a["is_cluster"] == 1], minlength=len(self.tiers)) > 0
+
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
     """Check columns and values, add defaults for level/repeat; never mutates ``df``."""

@@ -19,9 +19,11 @@ operations/s and a web server doing three million requests/s:
 * ``sigma`` lives on the logit scale.
 * Noise scales are relative to the mean measured throughput of the group.
 * Spreads between the configs of a tier (``*_tau_mean``) have boundary-avoiding
-  Gamma(2, 2/mean) priors (Chung et al. 2013): a tier has two to five configs,
-  far too few to tell a spread of 0 from a small one, and a HalfNormal spread
-  lets the posterior fall into the funnel at 0 where NUTS diverges.
+  Gamma(tau_shape, tau_shape/mean) priors, shape 4 (Chung et al. 2013 use 2): a tier
+  has two to five configs, far too few to tell a spread of 0 from a small one, and
+  a spread near 0 is the neck of a funnel where NUTS diverges. A HalfNormal spread
+  fell into it in most prior-simulated datasets; with shape 2 the example's fit still
+  reached it about once in 4,000-8,000 draws (docs/capacity_model.md, "Mixing").
 
 Override any key with a dict (``fit_capacity(df, priors={"noise_rel_sd": 0.2})``
 or ``[priors] capacity = {...}`` in the scenario file); the merged dict is saved
@@ -38,15 +40,17 @@ from bayescap.errors import ModelError
 DEFAULT_PRIORS: dict[str, float] = {
     # --- lam: log(lam_j / s_t) = loglam_mu_t + loglam_tau_t * z_j (non-centred)
     "loglam_mu_sd": 1.0,  # Normal(0, .) tier mean of log(lam / s_t)
-    "loglam_tau_mean": 0.5,  # Gamma(2, 2/mean) spread of log lam between configs of a tier
+    "loglam_tau_mean": 0.5,  # Gamma(tau_shape, tau_shape/mean) spread of log lam between configs of a tier
     # --- sigma (contention): logit(sigma_j) = sigma_mu_t + sigma_tau_t * z_j
     "sigma_logit_mu": -3.5,  # tier mean centre: logit(0.03)
     "sigma_logit_mu_sd": 1.5,  # => marginal 90% prior range of sigma about [0.002, 0.3]
-    "sigma_logit_tau_mean": 0.75,  # Gamma(2, 2/mean) spread between configs
+    "sigma_logit_tau_mean": 0.75,  # Gamma(tau_shape, tau_shape/mean) spread between configs
     # --- kappa (coherency): k_j = kappa_mu_t + kappa_tau_t * z_j; kappa_j = max(k_j, 0) / n_max_j^2
     "kappa_scaled_mu": 1.0,  # tier mean centre of k (1 = peak at the edge of the tested range)
     "kappa_scaled_mu_sd": 2.0,  # => prior P(kappa = 0) about 0.3
-    "kappa_scaled_tau_mean": 1.0,  # Gamma(2, 2/mean) spread between configs
+    "kappa_scaled_tau_mean": 1.0,  # Gamma(tau_shape, tau_shape/mean) spread between configs
+    # --- the spreads' shape: 90% of the prior within 0.34-1.94 times the stated mean (shape 2: 0.18-2.37)
+    "tau_shape": 4.0,
     # --- observation noise
     "noise_rel_sd": 0.1,  # HalfNormal(.) noise sd as a fraction of the group's mean throughput
     "noise_power": 0.0,  # sd_i = eps * ybar * (mu_i / ybar)**noise_power (0 = additive, homoscedastic)
@@ -61,7 +65,7 @@ DEFAULT_PRIORS: dict[str, float] = {
     "loglam_cluster_sd": 1.0,  # Normal(0, .) of log(lam_cluster / s_cluster)
 }
 
-_POSITIVE = {k for k in DEFAULT_PRIORS if k.endswith(("_sd", "_mean", "_alpha", "_beta")) or k == "cluster_nodes_ref"}
+_POSITIVE = {k for k in DEFAULT_PRIORS if k.endswith(("_sd", "_mean", "_alpha", "_beta", "_shape")) or k == "cluster_nodes_ref"}
 
 
 def merge_priors(overrides: Mapping[str, float] | None = None) -> dict[str, float]:

@@ -412,12 +412,17 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
 def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
     run = files.summary.get("run") or {}
     page = layout.heading(doc, page, "Reproducibility", min_after_in=0.6)
+    def sampler(settings: dict) -> str:
+        return (
+            f"{fmt_int(settings.get('chains'))} chains × {fmt_int(settings.get('draws'))} draws after "
+            f"{fmt_int(settings.get('tune'))} tuning steps"
+        )
+
+    capacity = run.get("capacity_sampler")
     facts = [
         f"seed {run.get('seed')}" if run.get("seed") is not None else None,
-        f"{fmt_int(run.get('chains'))} chains × {fmt_int(run.get('draws'))} draws after "
-        f"{fmt_int(run.get('tune'))} tuning steps"
-        if run.get("draws") is not None
-        else None,
+        None if run.get("draws") is None else ("traffic model " if capacity else "") + sampler(run),
+        f"capacity model {sampler(capacity)}" if capacity else None,
     ]
     facts = [f for f in facts if f]
     if facts:
