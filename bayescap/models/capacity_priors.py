@@ -38,14 +38,14 @@ from collections.abc import Mapping
 from bayescap.errors import ModelError
 
 DEFAULT_PRIORS: dict[str, float] = {
-    # --- lam: log(lam_j / s_t) = loglam_mu_t + loglam_tau_t * z_j (non-centred)
+    # --- lam: log(lam_j / s_t) ~ Normal(loglam_mu_t, loglam_tau_t) (centred)
     "loglam_mu_sd": 1.0,  # Normal(0, .) tier mean of log(lam / s_t)
     "loglam_tau_mean": 0.5,  # Gamma(tau_shape, tau_shape/mean) spread of log lam between configs of a tier
     # --- sigma (contention): logit(sigma_j) = sigma_mu_t + sigma_tau_t * z_j
     "sigma_logit_mu": -3.5,  # tier mean centre: logit(0.03)
     "sigma_logit_mu_sd": 1.5,  # => marginal 90% prior range of sigma about [0.002, 0.3]
     "sigma_logit_tau_mean": 0.75,  # Gamma(tau_shape, tau_shape/mean) spread between configs
-    # --- kappa (coherency): k_j = kappa_mu_t + kappa_tau_t * z_j; kappa_j = max(k_j, 0) / n_max_j^2
+    # --- kappa (coherency): k_j ~ Normal(kappa_mu_t, kappa_tau_t) (centred); kappa_j = max(k_j, 0) / n_max_j^2
     "kappa_scaled_mu": 1.0,  # tier mean centre of k (1 = peak at the edge of the tested range)
     "kappa_scaled_mu_sd": 2.0,  # => prior P(kappa = 0) about 0.3
     "kappa_scaled_tau_mean": 1.0,  # Gamma(tau_shape, tau_shape/mean) spread between configs

@@ -412,6 +412,7 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
 def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
     run = files.summary.get("run") or {}
     page = layout.heading(doc, page, "Reproducibility", min_after_in=0.6)
+
     def sampler(settings: dict) -> str:
         return (
             f"{fmt_int(settings.get('chains'))} chains × {fmt_int(settings.get('draws'))} draws after "
