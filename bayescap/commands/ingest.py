@@ -27,12 +27,24 @@ examples:
   bayescap ingest loadtest --tool wrk --tier app --config c6i.large --n 8 wrk.txt --out loadtest.csv
   bayescap ingest loadtest --tier app --config c6i.large results/wrk_c*.txt --out loadtest.csv
   bayescap ingest loadtest --tier static --config c6i.xlarge k6_stepped.csv --out loadtest.csv
+  bayescap ingest loadtest --tier app --config c6i.large measurements.csv --out loadtest.csv
+  bayescap ingest loadtest --tool table --tier nginx --config 'nginx-{response_size_kb}kb' \\
+      --where protocol=http --where metric=requests_per_sec nginx_rps_vs_cpus.csv --out loadtest.csv
 
 n comes from --n, else from the tool's own record (k6 VUs, Locust users, wrk
 connections, JMeter threads; a stepped run gives one row per step), else from
 a number in the file name (c64, users-32, 8vus). Throughput counts successful
 requests per second. Rows are appended to --out (a repeated n gets the next
 'repeat' number); --force replaces the file.
+
+A table (a spreadsheet export, a published benchmark: one row per measurement)
+gives n and throughput from its columns, found by name (n, concurrency, cpus,
+processors, users ...; throughput, requests_per_sec, rps, value ...) or named
+with --n-column/--throughput-column. A throughput column named ..._per_hour or
+..._per_minute is converted to per second. A column under whose values one load
+level was measured several times (a protocol, a response size) tells set-ups
+apart: choose rows with --where, or make one config per value with a {column}
+placeholder in --config (or --tier). See docs/ingest.md.
 """
 
 
@@ -81,8 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     lt.add_argument("files", nargs="+", help="tool output files or glob patterns")
     lt.add_argument("--tool", default="auto",
-                    choices=["auto", "k6", "k6-csv", "locust", "locust-history", "wrk", "jmeter"],
-                    help="which tool wrote the files (default: detect from the content)")
+                    choices=["auto", "k6", "k6-csv", "locust", "locust-history", "wrk", "jmeter", "table"],
+                    help="which tool wrote the files, or 'table' for a CSV of measurements (default: detect "
+                    "from the content)")
     lt.add_argument("--tier", required=True, help="tier the tested server belongs to (e.g. app, static)")
     lt.add_argument("--config", required=True, help="configuration tested (instance type, e.g. c6i.large)")
     lt.add_argument("--level", default="node", choices=["node", "cluster"],
@@ -91,6 +104,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lt.add_argument("--n-pattern", metavar="REGEX", help="regex whose first group is n in the file name")
     lt.add_argument("--min-plateau", type=float, default=3.0, metavar="SECONDS",
                     help="shortest steady level kept from time series outputs (default 3 s)")
+    tab = lt.add_argument_group("tables of measurements (--tool table)")
+    tab.add_argument("--n-column", metavar="COLUMN", help="the load-level column (default: found by name)")
+    tab.add_argument("--throughput-column", metavar="COLUMN", help="the throughput column (default: found by name)")
+    tab.add_argument("--throughput-unit", default="auto", choices=["auto", "second", "minute", "hour"],
+                     help="the throughput column's time unit (default: from its name, else per second)")
+    tab.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                     help="keep only rows where COLUMN equals VALUE (repeatable)")
+    tab.add_argument("--ignore-column", action="append", default=[], metavar="COLUMN",
+                     help="a column that only labels repeated runs, such as a run number (repeatable)")
     lt.add_argument("--out", type=Path, required=True, help="load-test CSV to append to")
     lt.add_argument("--force", action="store_true", help="replace --out with only the new rows")
     lt.set_defaults(func=run_loadtest_files)
@@ -192,15 +214,21 @@ def run_logs(args: argparse.Namespace) -> int:
 def run_loadtest_files(args: argparse.Namespace) -> int:
     from bayescap.ingest._files import expand_paths
     from bayescap.ingest.loadtest_csv import rows_from_files, summarise_points, write_loadtest
+    from bayescap.ingest.table import TableOptions, describe_units
 
     files = expand_paths(args.files)
+    options = TableOptions(n_column=args.n_column, throughput_column=args.throughput_column,
+                           throughput_unit=args.throughput_unit, where=tuple(args.where),
+                           ignore_columns=tuple(args.ignore_column))
     points, rows = rows_from_files(
         files, tier=args.tier, config=args.config, tool=args.tool, level=args.level, n=args.n,
-        n_pattern=args.n_pattern, min_plateau_seconds=args.min_plateau,
+        n_pattern=args.n_pattern, min_plateau_seconds=args.min_plateau, table=options,
     )
     table = write_loadtest(rows, args.out, force=args.force)
     _say(f"{len(rows)} load level(s) from {len(files)} file(s):")
     for line in summarise_points(points):
+        _say(line)
+    for line in describe_units(points):
         _say(line)
     _say(f"wrote {args.out}: {len(table)} rows ({len(rows)} new)")
     return 0

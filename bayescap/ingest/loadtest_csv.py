@@ -20,7 +20,8 @@ import pandas as pd
 
 from bayescap.errors import InputError
 from bayescap.ingest._files import atomic_write_text
-from bayescap.ingest.tools import n_from_name, read_tool_output
+from bayescap.ingest.table import TableOptions, read_table_file, template_columns
+from bayescap.ingest.tools import detect_tool, n_from_name, read_tool_output
 
 LOADTEST_COLUMNS = ["tier", "config", "level", "n", "throughput", "repeat"]
 LEVELS = ("node", "cluster")
@@ -40,6 +41,8 @@ def points_to_rows(
     ``n`` resolution, per point: the user's ``n`` (only allowed when each file
     gave one point: one n cannot label several measured levels), else the
     tool's own concurrency, else a number in the file name (``n_pattern``).
+    Points that carry their own ``tier``/``config`` (a table's filled
+    templates) keep them.
     Repeats are numbered 0, 1, ... per (tier, config, level, n) in input order.
     """
     if not tier.strip() or not config.strip():
@@ -76,8 +79,8 @@ def points_to_rows(
         raise InputError(bad["source"].iloc[0], None, f"concurrency n must be a whole number >= 1, got {bad['n'].iloc[0]}")
     rows = pd.DataFrame(
         {
-            "tier": tier.strip(),
-            "config": config.strip(),
+            "tier": pts["tier"].to_numpy() if "tier" in pts else tier.strip(),
+            "config": pts["config"].to_numpy() if "config" in pts else config.strip(),
             "level": level,
             "n": pts["n"].astype(float).to_numpy(),
             "throughput": pts["throughput"].astype(float).to_numpy(),
@@ -165,9 +168,15 @@ def summarise_points(points: pd.DataFrame) -> list[str]:
     """One line per point for the CLI (n, throughput, share failed, seconds, file)."""
     lines = []
     for row in points.itertuples(index=False):
-        failed = row.failed / row.requests if row.requests and not math.isnan(row.requests) else 0.0
-        secs = "" if math.isnan(row.seconds) else f", {row.seconds:.1f} s"
-        lines.append(f"  n={row.n:g}: {row.throughput:.1f} req/s ({failed:.1%} failed{secs}) from {row.source}")
+        where = f"{row.tier}/{row.config} " if "tier" in points else ""
+        if math.isnan(row.requests):  # a table: no request counts, the row's line instead
+            detail = f" (line {int(row.row)})" if "row" in points and row.row == row.row else ""
+        else:
+            failed = row.failed / row.requests if row.requests else 0.0
+            secs = "" if math.isnan(row.seconds) else f", {row.seconds:.1f} s"
+            detail = f" ({failed:.1%} failed{secs})"
+        rate = f"{row.throughput:.1f}" if row.throughput >= 100 else f"{row.throughput:.4g}"
+        lines.append(f"  {where}n={row.n:g}: {rate} req/s{detail} from {row.source}")
     return lines
 
 
@@ -181,10 +190,30 @@ def rows_from_files(
     n: float | None = None,
     n_pattern: str | None = None,
     min_plateau_seconds: float = 3.0,
+    table: TableOptions | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read several tool outputs and return (points, load-test rows)."""
-    frames = [read_tool_output(p, tool, min_plateau_seconds=min_plateau_seconds) for p in paths]
+    """Read several tool outputs or measurement tables and return (points, load-test rows).
+
+    A table (``tool="table"``, or detected) is read with ``table`` options
+    (:class:`bayescap.ingest.table.TableOptions`); ``tier`` and ``config`` may
+    then hold ``{column}`` placeholders, filled per row.
+    """
+    table = TableOptions() if table is None else table
+    frames = []
+    for path in paths:
+        kind = detect_tool(path) if tool == "auto" else tool
+        if kind == "table":
+            if n is not None:
+                raise InputError(path, None, "no --n: a table's load-level column gives each row's n")
+            frames.append(read_table_file(path, table, tier=tier, config=config))
+        else:
+            if template_columns(tier) or template_columns(config):
+                raise InputError(path, None, "plain --tier/--config names: {column} placeholders are for tables")
+            frames.append(read_tool_output(path, kind, min_plateau_seconds=min_plateau_seconds))
     points = pd.concat(frames, ignore_index=True)
+    if "tier" in points:
+        points["tier"] = points["tier"].fillna(tier.strip())
+        points["config"] = points["config"].fillna(config.strip())
     rows = points_to_rows(points, tier=tier, config=config, level=level, n=n, n_pattern=n_pattern)
     points = points.assign(n=rows["n"].to_numpy())
     return points, rows

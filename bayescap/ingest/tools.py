@@ -89,9 +89,14 @@ def detect_tool(path: str | Path, text: str | None = None) -> str:
         return "jmeter"
     if re.search(r"(?m)^\s*Requests/sec:\s+[\d.]+", text):
         return "wrk"
+    from bayescap.ingest.table import looks_like_table  # a late import: table.py reads CSVs with this module
+
+    if looks_like_table([c.strip().strip('"') for c in first.split(",")]):
+        return "table"
     raise InputError(
-        path, None, "not a recognised load-test output (k6 JSON/CSV, Locust stats CSV, wrk text, JMeter JTL CSV); "
-        "give --tool to say which"
+        path, None, "not a recognised load-test output (k6 JSON/CSV, Locust stats CSV, wrk text, JMeter JTL CSV) "
+        "nor a table with one load-level column and one throughput column; give --tool to say which "
+        "(--tool table with --n-column and --throughput-column for a table)"
     )
 
 
@@ -112,8 +117,11 @@ def read_tool_output(path: str | Path, tool: str = "auto", *, min_plateau_second
         "wrk": _wrk,
         "jmeter": lambda p, t: _jmeter(p, t, min_plateau_seconds),
     }
+    if tool == "table":
+        raise InputError(path, None, "a tool output, but this is a table of measurements: read it with "
+                         "bayescap.ingest.loadtest_csv.rows_from_files (bayescap ingest loadtest --tool table)")
     if tool not in readers:
-        raise InputError(None, "--tool", f"one of auto, {', '.join(TOOLS)}; got {tool!r}")
+        raise InputError(None, "--tool", f"one of auto, {', '.join(TOOLS)}, table; got {tool!r}")
     points = readers[tool](path, text)
     if not points:
         raise InputError(path, None, f"no load level found in this {tool} output")
@@ -180,7 +188,7 @@ def _parse_times(raw: pd.Series, path: Path, column: str) -> np.ndarray:
     return (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
 
 
-def _read_csv(path: Path, text: str, usecols: Sequence[str] | None = None) -> pd.DataFrame:
+def read_csv_text(path: Path, text: str, usecols: Sequence[str] | None = None) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -194,7 +202,7 @@ def _read_csv(path: Path, text: str, usecols: Sequence[str] | None = None) -> pd
 
 
 def _k6_csv(path: Path, text: str, min_seconds: float) -> list[tuple]:
-    df = _read_csv(path, text, ["metric_name", "timestamp", "metric_value"])
+    df = read_csv_text(path, text, ["metric_name", "timestamp", "metric_value"])
     reqs = df[df["metric_name"] == "http_reqs"]
     if reqs.empty:
         raise InputError(path, "column metric_name", "rows of the http_reqs metric")
@@ -277,7 +285,7 @@ def _aggregated_rows(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _locust_stats(path: Path, text: str) -> list[tuple]:
-    df = _read_csv(path, text)
+    df = read_csv_text(path, text)
     row = _aggregated_rows(df, path).iloc[-1]
     count_c = _col(df, "Request Count", "# requests")
     fail_c = _col(df, "Failure Count", "# failures")
@@ -296,7 +304,7 @@ def _locust_stats(path: Path, text: str) -> list[tuple]:
 
 
 def _locust_history(path: Path, text: str, min_seconds: float) -> list[tuple]:
-    df = _read_csv(path, text, ["Timestamp", "User Count", "Total Request Count"])
+    df = read_csv_text(path, text, ["Timestamp", "User Count", "Total Request Count"])
     agg = _aggregated_rows(df, path)
     t = _parse_times(agg["Timestamp"], path, "Timestamp")
     users = pd.to_numeric(agg["User Count"], errors="coerce").to_numpy()
@@ -351,7 +359,7 @@ def _wrk(path: Path, text: str) -> list[tuple]:
 # ---------------------------------------------------------------- JMeter
 
 def _jmeter(path: Path, text: str, min_seconds: float) -> list[tuple]:
-    df = _read_csv(path, text, ["timeStamp", "elapsed"])
+    df = read_csv_text(path, text, ["timeStamp", "elapsed"])
     t_ms = _parse_times(df["timeStamp"], path, "timeStamp") * 1000.0
     elapsed = pd.to_numeric(df["elapsed"], errors="coerce").fillna(0).to_numpy()
     end = (t_ms + elapsed) / 1000.0  # a sample counts when it completes
