@@ -60,7 +60,14 @@ def read_loadtest(path: str | Path) -> pd.DataFrame:
     """
     df = read_table(path, KIND, aliases=_ALIASES)
     path_s = df.attrs["path"]
-    require_columns(df, ["tier", "config", "n", "throughput"], KIND)
+    try:
+        require_columns(df, ["tier", "config", "n", "throughput"], KIND)
+    except InputError as exc:
+        if "tier" in df.columns and "config" in df.columns:
+            raise
+        raise InputError(exc.path, exc.where, exc.expected + "; a table of measurements (load level, throughput) or "
+                         "a load-test tool's output is converted with: bayescap ingest loadtest --tier NAME "
+                         "--config NAME FILE --out loadtest.csv") from exc
     notes: list[str] = []
     out = pd.DataFrame(index=df.index)
     out["tier"] = _names(df, "tier", "a tier name")
