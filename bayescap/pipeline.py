@@ -21,6 +21,7 @@ import xarray as xr
 
 from bayescap import __version__
 from bayescap.dims import CHAIN, DATE, DRAW, SCENARIO
+from bayescap.errors import OutputError
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
 DEFAULT_SEED = 20261126
@@ -44,6 +45,7 @@ class RunOptions:
     tune: int = 1000
     chains: int = 2
     history_days: int | None = 730  # fit the traffic model on the most recent days only
+    refit: bool = False  # sample even when an earlier run in ``out`` has the same fit key
 
 
 def software_versions() -> dict[str, str]:
@@ -89,6 +91,49 @@ def capacity_sampler_settings(opts: RunOptions) -> dict[str, int]:
     with 2,000 (docs/capacity_model.md, "Mixing").
     """
     return {"draws": 2 * opts.draws, "tune": 2 * opts.tune, "chains": 2 * opts.chains}
+
+
+def fit_settings(inputs: dict, opts: RunOptions, seed: int) -> dict:
+    """What the fits depend on besides the data: the base scenario's priors and options, seeds, samplers."""
+    base = inputs["scenarios"][0]
+    return {
+        "priors": base.priors or {},
+        "competitor_events": base.competitor_events,
+        "history_days": opts.history_days,
+        "seed": seed,
+        "traffic_sampler": {"draws": opts.draws, "tune": opts.tune, "chains": opts.chains},
+        "capacity_sampler": capacity_sampler_settings(opts),
+    }
+
+
+def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[dict, str, Path | None]:
+    """The fits, their key and the run they were reused from (None when sampled now).
+
+    See ``bayescap.fit_reuse``: a finished run in ``opts.out`` with the same key has the posteriors a
+    refit would sample, so they are loaded instead, unless ``opts.refit``.
+    """
+    from bayescap.fit_reuse import find_run_with_key, fit_key
+    from bayescap.runstore import read_datatree
+
+    history = _recent(inputs["traffic"], opts.history_days)
+    versions = {k: v for k, v in software_versions().items() if k != "matplotlib"}
+    key = fit_key(loadtest=inputs["loadtest"], history=history, intraday=inputs["intraday"],
+                  settings=fit_settings(inputs, opts, seed), versions=versions)
+    source = None if opts.refit else find_run_with_key(opts.out, key)
+    tree = None
+    if source is not None:
+        try:
+            tree = read_datatree(source / "posteriors.nc")
+            if not {"capacity", "traffic"} <= set(tree.children):
+                raise OutputError(f"{source / 'posteriors.nc'}: no /capacity and /traffic posteriors")
+        except OutputError as exc:
+            tree = None
+            log(f"note: not reusing the posteriors of {source.name}: {exc}")
+    if tree is None:
+        return fit_models(inputs, opts, seed, log=log), key, None
+    log(f"  models: reusing the posteriors of {source.name} (same data, priors, seed, sampler settings and "
+        "code; --refit samples again)")
+    return {"capacity": tree["capacity"].copy(), "traffic": tree["traffic"].copy(), "history": history}, key, source
 
 
 def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
@@ -255,7 +300,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     seed = opts.seed if opts.seed is not None else (scenarios[0].seed or DEFAULT_SEED)
     log(f"bayescap {__version__}: {len(scenarios)} scenario(s), seed {seed}, {opts.chains}x{opts.draws} draws")
 
-    fits = fit_models(inputs, opts, seed, log=log)
+    fits, key, reused_from = fit_or_reuse(inputs, opts, seed, log=log)
     traffic_draws, capacity_draws = scenario_draws(inputs, fits, seed)
     sim = simulate(traffic_draws, capacity_draws, scenarios, inputs["prices"])
 
@@ -290,6 +335,8 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "chains": opts.chains,
         "capacity_sampler": capacity_sampler_settings(opts),
         "history_days": opts.history_days,
+        "fit_key": key,
+        "fits_reused_from": None if reused_from is None else reused_from.name,
         "versions": software_versions(),
         "inputs": _input_record(input_paths),
         "scenario_names": [s.name for s in scenarios],
@@ -303,6 +350,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "command": argv if argv is not None else sys.argv,
         "platform": platform.platform(),
         "seed": seed,
+        "fit_key": key,
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
         "inputs": summary["run"]["inputs"],
         "versions": summary["run"]["versions"],

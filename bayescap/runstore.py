@@ -142,16 +142,26 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
         raise _explain_oserror(exc, path) from None
 
 
+JSON_ATTRS = "_bayescap_json_attrs"  # which attrs of a node write_datatree stored as JSON text
+
+
 def _netcdf_safe(tree: xr.DataTree) -> xr.DataTree:
-    """Copy of ``tree`` whose attrs and object variables netCDF can store (dict attrs -> JSON text)."""
+    """Copy of ``tree`` whose attrs and object variables netCDF can store (dict attrs -> JSON text).
+
+    The names of the attrs turned into JSON are recorded in the node's ``_bayescap_json_attrs``, so
+    that :func:`read_datatree` restores exactly those (an attr that was JSON text already stays text).
+    """
     tree = tree.copy()
     for node in tree.subtree:
-        attrs = {}
+        attrs, encoded = {}, []
         for k, v in node.attrs.items():
             if isinstance(v, (dict, list, tuple)) or v is None or isinstance(v, bool):
                 attrs[k] = json.dumps(_clean_floats(v), default=_json_default)
+                encoded.append(k)
             else:
                 attrs[k] = v
+        if encoded:
+            attrs[JSON_ATTRS] = json.dumps(encoded)
         node.attrs = attrs
         ds = node.to_dataset(inherit=False)
         changed = False
@@ -172,6 +182,26 @@ def write_datatree(path: str | Path, tree: xr.DataTree) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise _explain_oserror(exc, path) from None
+
+
+def read_datatree(path: str | Path) -> xr.DataTree:
+    """A DataTree written by :func:`write_datatree`, loaded into memory with its attrs as they were.
+
+    Attrs that ``write_datatree`` stored as JSON text (dicts, lists, None, booleans) come back as
+    Python objects; every other attr and every variable is netCDF's own round trip.
+    """
+    path = Path(path)
+    try:
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{path}: cannot be read as a bayescap netCDF file ({exc})") from None
+    for node in tree.subtree:
+        attrs = dict(node.attrs)
+        encoded = json.loads(attrs.pop(JSON_ATTRS, "[]"))
+        for key in encoded:
+            attrs[key] = json.loads(attrs[key])
+        node.attrs = attrs
+    return tree
 
 
 def load_run(run_dir: str | Path) -> xr.DataTree:

@@ -39,9 +39,39 @@ def two_runs(tmp_path_factory):
     env = {**os.environ, "PYTENSOR_FLAGS": flags, "NUMBA_CACHE_DIR": str(caches / "numba")}
     first, _ = _forecast(out, env=env)
     assert any((caches / "pytensor" / "numba").iterdir()) and any((caches / "numba").iterdir())
-    second, runs = _forecast(out, env=env)
+    # --refit: the second run samples again (by default it would reuse the first run's posteriors)
+    second, runs = _forecast(out, "--refit", env=env)
     assert len(runs) == 2, "the second run must not overwrite the first"
+    assert "reusing" not in second.stdout
     return first, runs
+
+
+@pytest.fixture(scope="module")
+def reused_run(two_runs):
+    """A third run with the same inputs, without --refit: it loads the newest matching run's posteriors."""
+    _, runs = two_runs
+    proc, all_runs = _forecast(runs[0].parent)
+    (third,) = [r for r in all_runs if r not in runs]
+    return proc, third
+
+
+def test_a_run_with_unchanged_data_reuses_the_posteriors_and_gives_the_same_numbers(two_runs, reused_run):
+    _, runs = two_runs
+    proc, third = reused_run
+    assert f"reusing the posteriors of {runs[1].name}" in proc.stdout
+    assert "model fitted in" not in proc.stdout
+    fresh, reused = (json.loads((r / "summary.json").read_text()) for r in (runs[1], third))
+    assert reused["run"].pop("fits_reused_from") == runs[1].name
+    assert fresh["run"].pop("fits_reused_from") is None
+    assert reused == fresh, "every number equals the refitted run's"
+    a = xr.open_datatree(runs[1] / "posteriors.nc", engine="h5netcdf")
+    b = xr.open_datatree(third / "posteriors.nc", engine="h5netcdf")
+    xr.testing.assert_identical(a["traffic/posterior"].to_dataset(), b["traffic/posterior"].to_dataset())
+    xr.testing.assert_identical(a["capacity/posterior"].to_dataset(), b["capacity/posterior"].to_dataset())
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(third / "report.pdf").pages)
+    assert f"posteriors reused from run {runs[1].name}" in text
 
 
 def test_run_directory_is_complete(two_runs):

@@ -28,6 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=730,
         help="fit the traffic model on the most recent N days (default 730; 0 = all)",
     )
+    p.add_argument(
+        "--refit",
+        action="store_true",
+        help="sample both models even when an earlier run in --out was fitted to the same data, priors, seed "
+        "and settings (by default its posteriors are reused, so changing only scenarios is fast)",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         tune=args.tune,
         chains=args.chains,
         history_days=args.history_days or None,
+        refit=args.refit,
     )
     run_forecast(opts, argv=sys.argv)
     return 0

@@ -426,6 +426,9 @@ def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
         f"capacity model {sampler(capacity)}" if capacity else None,
     ]
     facts = [f for f in facts if f]
+    if run.get("fits_reused_from"):
+        facts.append(f"posteriors reused from run {run['fits_reused_from']}, which was fitted to the same data, "
+                     "priors, seed, sampler settings and code (fit key " + str(run.get("fit_key", ""))[:12] + ")")
     if facts:
         page = layout.paragraph(doc, page, "Sampling: " + "; ".join(facts) + ".", size=style.FONT_SMALL)
     versions = run.get("versions") or (files.manifest or {}).get("versions") or {}
