@@ -81,6 +81,19 @@ def _recent(history, days: int | None):
     return recent
 
 
+def run_sweep(inputs: dict, fits: dict, sweep, seed: int, log=print) -> dict:
+    """summary.json's ``sweep`` block: the swept scenario at each intensity, from the same draws and seed."""
+    from bayescap.simulate import simulate
+    from bayescap.simulate.sweep import summarise_sweep, sweep_scenarios
+
+    t0 = time.perf_counter()
+    points = sweep_scenarios(sweep, inputs["scenarios"])
+    traffic_draws, capacity_draws = scenario_draws({**inputs, "scenarios": points}, fits, seed)
+    block = summarise_sweep(simulate(traffic_draws, capacity_draws, points, inputs["prices"]), sweep, points)
+    log(f"  intensity sweep of {sweep.scenario} ({len(points)} intensities) in {time.perf_counter() - t0:.1f} s")
+    return block
+
+
 def capacity_sampler_settings(opts: RunOptions) -> dict[str, int]:
     """Draws, tune and chains of the capacity fit: twice the traffic model's each.
 
@@ -321,6 +334,9 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     summary["traffic"] = summarise_traffic(fits["traffic"])
     summary["scale_cost"] = scale_cost_rows(fits["capacity"], scenarios[0], inputs["prices"])
     summary.setdefault("backtest", None)
+    sweep = inputs.get("sweep")
+    if sweep is not None:
+        summary["sweep"] = run_sweep(inputs, fits, sweep, seed, log=log)
     input_paths = {
         "traffic": opts.traffic,
         "intraday": opts.intraday,

@@ -103,6 +103,11 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     # the appendix states each model's own sampler settings
     assert "traffic model 2 chains × 10 draws after 10 tuning steps" in text
     assert "capacity model 4 chains × 20 draws after 20 tuning steps" in text
+    # the example's [sweep]: the baseline at six sale intensities, its own page
+    sweep = summary["sweep"]
+    assert [p["intensity"] for p in sweep["points"]] == [1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+    assert sweep["answer"]["max_intensity"] in [*sweep["intensities"], None]
+    assert "How aggressive can the sales be?" in text and sweep["statements"][0] in text
 
 
 def test_same_seed_and_inputs_give_identical_summary(two_runs):

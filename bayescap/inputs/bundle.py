@@ -16,8 +16,8 @@ import pandas as pd
 
 from bayescap.inputs.loadtest import read_loadtest
 from bayescap.inputs.prices import read_prices
-from bayescap.inputs.scenario import forecast_start, read_scenarios
-from bayescap.inputs.scenario_types import Scenario
+from bayescap.inputs.scenario import forecast_start, read_scenarios, read_sweep
+from bayescap.inputs.scenario_types import IntensitySweep, Scenario
 from bayescap.inputs.traffic import read_intraday, read_traffic
 
 
@@ -30,6 +30,7 @@ class Inputs(NamedTuple):
     prices: pd.DataFrame
     scenarios: list[Scenario]
     notes: list[str]
+    sweep: IntensitySweep | None = None  # the scenario file's [sweep], if any
 
 
 def read_inputs(
@@ -77,4 +78,4 @@ def read_inputs(
             f"{Path(str(loadtest)).name}: cluster rows use configs not in the price table ({', '.join(unpriced)}); "
             "they are treated as set-up names, not instance types"
         )
-    return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes)
+    return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes, read_sweep(scenario, scenarios))

@@ -39,6 +39,7 @@ from bayescap.inputs.scenario_schema import (
     OVERRIDE_KEYS,
     SCHEMA_VERSION,
     SECTIONS,
+    SWEEP,
     TOP,
     check_keys,
     fail,
@@ -46,9 +47,9 @@ from bayescap.inputs.scenario_schema import (
     parse_table,
     show,
 )
-from bayescap.inputs.scenario_types import EventRule, Finance, FleetPolicy, Scenario, TierSpec
+from bayescap.inputs.scenario_types import EventRule, Finance, FleetPolicy, IntensitySweep, Scenario, TierSpec
 
-__all__ = ["read_scenarios", "future_calendar", "forecast_start"]
+__all__ = ["read_scenarios", "read_sweep", "future_calendar", "forecast_start"]
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -84,7 +85,7 @@ def _validate_document(path: str, doc: dict, prefix: str, *, partial: bool) -> d
         elif key in LISTS:
             parsed = parse_list(path, value, LISTS[key], prefix + key, partial=partial and key == "tiers")
             out[key] = [_Entry(p, f"{prefix}{key}[{i}]") for i, p in enumerate(parsed)]
-        elif key == "scenarios" or key == "schema_version":
+        elif key in ("scenarios", "schema_version", "sweep"):
             continue
         else:
             out[key] = field.parse(path, value, prefix + key)
@@ -347,4 +348,33 @@ def read_scenarios(
                     f"a start after the last history date {last} (of {Path(traffic.attrs.get('path', '')).name}), "
                     f"got {sc.start}; leave 'start' out to begin the day after the history",
                 )
+    _sweep(path_s, doc, scenarios)
     return scenarios
+
+
+def _sweep(path: str, doc: dict, scenarios: list[Scenario]) -> IntensitySweep | None:
+    """The file's ``[sweep]`` checked against its scenarios, or None when it has none."""
+    if "sweep" not in doc:
+        return None
+    values = parse_table(path, doc["sweep"], SWEEP, "sweep.", partial=False)
+    by_name = {sc.name: sc for sc in scenarios}
+    name = values.get("scenario", scenarios[0].name)
+    if name not in by_name:
+        guess = closest(name, list(by_name), cutoff=0.5)
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        raise fail(path, "sweep.scenario", f"the name of a scenario in this file ({', '.join(by_name)}), got '{name}'{hint}")
+    own_types = list(dict.fromkeys(e.type for e in by_name[name].events))
+    if not own_types:
+        raise fail(path, "sweep.scenario", f"a scenario with events whose intensity can vary; '{name}' has none")
+    types = values.get("event_types", ())
+    for i, t in enumerate(types):
+        if t not in own_types:
+            raise fail(path, f"sweep.event_types[{i}]" if len(types) > 1 else "sweep.event_types",
+                       f"an event type of scenario '{name}' ({', '.join(own_types)}), got '{t}'")
+    return IntensitySweep(scenario=name, intensities=values["intensities"], event_types=tuple(types),
+                          min_runway_months=values.get("min_runway_months"))
+
+
+def read_sweep(path: str | Path, scenarios: list[Scenario]) -> IntensitySweep | None:
+    """The scenario file's ``[sweep]`` (see docs/scenario_engine.md), or None; ``scenarios`` from read_scenarios."""
+    return _sweep(str(path), _load(path), scenarios)

@@ -298,6 +298,35 @@ FINANCE = {
     ),
 }
 PRIORS = {"capacity": Field(_model_priors("capacity")), "traffic": Field(_model_priors("traffic"))}
+MAX_SWEEP_POINTS = 12
+
+
+def _intensities(path: str, value: Any, key: str) -> tuple[float, ...]:
+    what = f"an array of 2 to {MAX_SWEEP_POINTS} increasing intensities, each >= 0 and at most 100"
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_SWEEP_POINTS:
+        got = f"an array of {len(value)}" if isinstance(value, list) else show(value)
+        raise fail(path, key, f"{what}, got {got}")
+    parse = _number(0, 100, what="an intensity >= 0 and at most 100 (1.0 = as strong as past events)")
+    out = tuple(parse(path, v, f"{key}[{i}]") for i, v in enumerate(value))
+    for i in range(1, len(out)):
+        if not out[i] > out[i - 1]:
+            raise fail(path, f"{key}[{i}]", f"{what}: {out[i]:g} does not exceed {out[i - 1]:g}")
+    return out
+
+
+def _event_types(path: str, value: Any, key: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise fail(path, key, "an event type or a non-empty array of them, got an empty array")
+    return tuple(_event_type(path, v, f"{key}[{i}]" if isinstance(value, list) else key) for i, v in enumerate(items))
+
+
+SWEEP = {
+    "scenario": Field(_name),
+    "event_types": Field(_event_types),
+    "intensities": Field(_intensities, required=True),
+    "min_runway_months": Field(_number(0, 1200, what="a runway in months, a number >= 0")),
+}
 TOP = {
     "schema_version": Field(None, required=True),
     "name": Field(_name),
@@ -315,10 +344,11 @@ TOP = {
     "finance": Field(None, required=True),
     "priors": Field(None),
     "scenarios": Field(None),
+    "sweep": Field(None),
 }
 SECTIONS = {"traffic": TRAFFIC, "fleet": FLEET, "finance": FINANCE, "priors": PRIORS}
 LISTS = {"events": EVENT, "tiers": TIER}
-OVERRIDE_KEYS = [k for k in TOP if k not in ("schema_version", "scenarios")]
+OVERRIDE_KEYS = [k for k in TOP if k not in ("schema_version", "scenarios", "sweep")]
 
 
 def check_keys(path: str, table: dict, allowed: Iterable[str], prefix: str) -> None:

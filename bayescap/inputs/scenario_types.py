@@ -69,3 +69,13 @@ class Scenario:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class IntensitySweep:
+    """``[sweep]``: one scenario re-simulated at several event intensities (how aggressive can the sales be?)."""
+
+    scenario: str  # the scenario whose events are varied
+    intensities: tuple[float, ...]  # increasing; each replaces the intensity of the swept events
+    event_types: tuple[str, ...] = ()  # the event types varied (empty: every type of the scenario's events)
+    min_runway_months: float | None = None  # the runway the answer must keep with 90% probability

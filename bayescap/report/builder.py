@@ -22,6 +22,7 @@ from bayescap.report.pages_fleet import overload_cost_page, runway_page, servers
 from bayescap.report.pages_method import appendix_pages, method_page
 from bayescap.report.pages_models import capacity_page, traffic_page
 from bayescap.report.pages_summary import check_status, scenario_names, summary_page
+from bayescap.report.pages_sweep import sweep_page
 from bayescap.report.run_files import RunFiles, read_run
 
 SECTIONS = (
@@ -31,6 +32,7 @@ SECTIONS = (
     "Servers and overload risk",
     "Overload risk and monthly cost",
     "Runway",
+    "How aggressive can the sales be?",
     "Method and assumptions",
     "Appendix: model checks and reproducibility",
     "Appendix: all metrics per scenario",
@@ -56,6 +58,7 @@ def render_pages(files: RunFiles) -> tuple[list[Figure], dict]:
         servers_page(doc, files)
         overload_cost_page(doc, files)
         runway_page(doc, files)
+        sweep_page(doc, files)
         method_page(doc, files)
         appendix_pages(doc, files, status)
         figs = doc.finish("DRAFT \u2014 model checks failed (see page 1)")
