@@ -335,4 +335,5 @@ def test_check_defaults_to_example(monkeypatch, capsys):
     assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
     assert "traffic   " in out and "loadtest  " in out and "scenario  baseline" in out
+    assert "sweep     baseline: sale at intensities 1, 1.5, 2, 3, 4, 6; runway floor 14.5 months" in out
     assert out.strip().splitlines()[-1].startswith("ok: ")

@@ -74,6 +74,12 @@ def summary_lines(inputs) -> list[str]:
             f"scenario  {sc.name}: {start} + {sc.horizon_days} days; tiers {tiers}; events {events}; "
             f"fleet {sc.fleet.policy} at u={sc.fleet.target_utilisation:g}"
         )
+    sw = inputs.sweep
+    if sw is not None:
+        floor = "" if sw.min_runway_months is None else f"; runway floor {sw.min_runway_months:g} months"
+        types = ", ".join(sw.event_types) or "all its event types"
+        lines.append(f"sweep     {sw.scenario}: {types} at intensities "
+                     f"{', '.join(f'{k:g}' for k in sw.intensities)}{floor}")
     for note in inputs.notes:
         lines.append(f"note      {note}")
     return lines
