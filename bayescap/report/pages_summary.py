@@ -111,6 +111,13 @@ def summary_page(doc: Doc, files: RunFiles, status: dict) -> Page:
         page = layout.missing_note(doc, page, "summary.json has no risk statements.")
     for st in first:
         page = layout.paragraph(doc, page, str(st.get("text", "")), bullet="\u2022", after_in=0.03)
+    sweep = s.get("sweep") or {}
+    answer = (sweep.get("answer") or {}).get("text")
+    if answer:
+        page = layout.paragraph(
+            doc, page, f"How aggressive can the sales be? {answer} See the page of that title.",
+            bullet="\u2022", after_in=0.03, weight="bold",
+        )
 
     page = layout.heading(doc, page, "Scenarios side by side (key numbers)", min_after_in=1.2)
     page = comparison_tables(doc, page, s, key_only=True)

@@ -63,7 +63,7 @@ def sweep_page(doc: Doc, files: RunFiles) -> Page | None:
     for ax in (left, right):
         ax.set_xticks(x, [f"{v:g}" for v in x])
     statements = list(sweep.get("statements") or [])
-    answer = next((s for s in statements if "intensity tried" in s), None)
+    answer = (sweep.get("answer") or {}).get("text")
     if answer:
         page = layout.takeaway(doc, page, "Takeaway: " + answer)
     page = layout.note(

@@ -105,7 +105,7 @@ def _synthetic_sweep(rng: np.random.Generator, n_draws: int, tiers: list[str]) -
          else f"No intensity tried (1 to 4) passes the rule: {rule}."),
     ]
     return {"scenario": "baseline", "event_types": ["sale"], "intensities": intensities, "min_runway_months": 14.9,
-            "points": points, "differences": diffs, "answer": {"max_intensity": best, "rule": rule},
+            "points": points, "differences": diffs, "answer": {"max_intensity": best, "rule": rule, "text": statements[-1]},
             "statements": statements}
 
 

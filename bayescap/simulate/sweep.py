@@ -32,6 +32,7 @@ from bayescap.simulate.summary import draws_of, summarise
 POINT_PREFIX = "sweep-"
 RUNWAY_PROBABILITY = 0.9  # the answer keeps the runway floor with at least this probability
 INTERVAL = (0.05, 0.95)
+ANSWER_OPENINGS = ("No intensity tried", "At every intensity tried", "The most aggressive intensity tried at which")
 KEY_METRICS = ("visitors_by_funding", "visitors_horizon", "valuation", "monthly_cost", "runway", "peak_rps_event")
 
 
@@ -104,6 +105,7 @@ def summarise_sweep(sim: xr.Dataset, spec: IntensitySweep, points: Sequence[Scen
     block = {"scenario": spec.scenario, "event_types": list(types), "intensities": list(spec.intensities),
              "min_runway_months": floor, "points": out_points, "differences": diffs, "answer": answer}
     block["statements"] = sweep_statements(sim, block, points)
+    answer["text"] = next(t for t in block["statements"] if t.startswith(ANSWER_OPENINGS))
     return block
 
 
@@ -158,11 +160,11 @@ def sweep_statements(sim: xr.Dataset, block: dict, points: Sequence[Scenario]) -
     floor = block["min_runway_months"]
     rule = block["answer"]["rule"]
     if best is None:
-        lines.append(f"No intensity tried ({k0:g} to {k1:g}) passes the rule: {rule}.")
+        lines.append(f"{ANSWER_OPENINGS[0]} ({k0:g} to {k1:g}) passes the rule: {rule}.")
     elif best == k1:
-        lines.append(f"At every intensity tried, up to {k1:g}, {rule}.")
+        lines.append(f"{ANSWER_OPENINGS[1]}, up to {k1:g}, {rule}.")
     else:
-        lines.append(f"The most aggressive intensity tried at which {rule} is {best:g}.")
+        lines.append(f"{ANSWER_OPENINGS[2]} {rule} is {best:g}.")
     if floor is not None:
         probs = ", ".join(f"{p['intensity']:g}: {fmt_pct(p['p_runway_at_least_floor'])}" for p in block["points"])
         lines.append(f"Probability that runway stays at or above {floor:g} months, by intensity: {probs}.")
