@@ -74,3 +74,16 @@ def test_runway_probability_and_answer_follow_their_rule(swept):
     assert 20.0 not in passing and len(passing) >= 2, "a milder sale passes, the wildest does not"
     assert any("no fleet of the chosen instance types" in s for s in block["statements"])
     assert block["differences"][0]["vs_intensity"] == 1.0 and len(block["differences"]) == len(INTENSITIES) - 1
+
+
+def test_an_autoscaled_scenario_says_what_its_cost_is(swept):
+    base, spec, _, _, _ = swept
+    auto = dataclasses.replace(base, fleet=dataclasses.replace(base.fleet, policy="autoscale"))
+    spec = dataclasses.replace(spec, intensities=(1.0, 1.25), min_runway_months=None)
+    points = sweep_scenarios(spec, [auto])
+    sim = simulate(synthetic_traffic(points, draws=80, seed=5), synthetic_capacity(points, draws=80, seed=6), points,
+                   synthetic_prices())
+    block = summarise_sweep(sim, spec, points)
+    assert block["policy"] == "autoscale"
+    assert any("the monthly cost of the autoscaled fleet rises by" in s for s in block["statements"])
+    assert block["answer"]["text"] in block["statements"] and "runway" not in block["answer"]["rule"]

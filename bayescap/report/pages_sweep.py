@@ -70,9 +70,10 @@ def sweep_page(doc: Doc, files: RunFiles) -> Page | None:
         doc,
         page,
         "Left: median, middle 80% (shaded) and 90% (bars) of the simulated visitors. Right: the same for the monthly "
-        "cost of a fleet sized, draw by draw, for that future's busiest day; squares: the one static fleet per tier "
-        "that keeps the chance of overload on some event day within the overload target (missing where no fleet of "
-        "the chosen instance types can).",
+        + ("cost of the autoscaled fleet" if sweep.get("policy") == "autoscale"
+           else "cost of a static fleet sized, draw by draw, for that future's busiest day")
+        + "; squares: the one static fleet per tier that keeps the chance of overload on some event day within the "
+        "overload target (missing where no fleet of the chosen instance types can).",
     )
     page = _table(doc, page, sweep)
     page = layout.heading(doc, page, "In words")

@@ -104,7 +104,8 @@ def _synthetic_sweep(rng: np.random.Generator, n_draws: int, tiers: list[str]) -
         (f"The most aggressive intensity tried at which {rule} is {best:g}." if best is not None
          else f"No intensity tried (1 to 4) passes the rule: {rule}."),
     ]
-    return {"scenario": "baseline", "event_types": ["sale"], "intensities": intensities, "min_runway_months": 14.9,
+    return {"scenario": "baseline", "event_types": ["sale"], "intensities": intensities, "policy": "static",
+            "min_runway_months": 14.9,
             "points": points, "differences": diffs, "answer": {"max_intensity": best, "rule": rule, "text": statements[-1]},
             "statements": statements}
 

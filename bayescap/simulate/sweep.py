@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from bayescap.dims import SCENARIO
 from bayescap.inputs.scenario_types import IntensitySweep, Scenario
 from bayescap.simulate.fmt import fmt_num, fmt_pct, fmt_range, fmt_usd
 from bayescap.simulate.summary import draws_of, summarise
@@ -32,6 +33,7 @@ from bayescap.simulate.summary import draws_of, summarise
 POINT_PREFIX = "sweep-"
 RUNWAY_PROBABILITY = 0.9  # the answer keeps the runway floor with at least this probability
 INTERVAL = (0.05, 0.95)
+COST_BASIS = {"static": "a static fleet sized for each future's busiest day", "autoscale": "the autoscaled fleet"}
 ANSWER_OPENINGS = ("No intensity tried", "At every intensity tried", "The most aggressive intensity tried at which")
 KEY_METRICS = ("visitors_by_funding", "visitors_horizon", "valuation", "monthly_cost", "runway", "peak_rps_event")
 
@@ -102,7 +104,8 @@ def summarise_sweep(sim: xr.Dataset, spec: IntensitySweep, points: Sequence[Scen
               "rule": "a fleet of the chosen instance types meets the overload target on every tier"
               + ("" if floor is None else f", and runway stays at or above {floor:g} months with at least "
                  f"{RUNWAY_PROBABILITY:.0%} probability")}
-    block = {"scenario": spec.scenario, "event_types": list(types), "intensities": list(spec.intensities),
+    policy = str(sim["policy"].sel({SCENARIO: points[0].name}).values)
+    block = {"scenario": spec.scenario, "event_types": list(types), "intensities": list(spec.intensities), "policy": policy,
              "min_runway_months": floor, "points": out_points, "differences": diffs, "answer": answer}
     block["statements"] = sweep_statements(sim, block, points)
     answer["text"] = next(t for t in block["statements"] if t.startswith(ANSWER_OPENINGS))
@@ -140,7 +143,7 @@ def sweep_statements(sim: xr.Dataset, block: dict, points: Sequence[Scenario]) -
     for point, scen in reversed(list(zip(block["points"][1:], points[1:], strict=True))):
         cost = _interval(draws_of(sim, "monthly_cost_usd", scen.name) - cost0)
         if cost is not None:  # the most aggressive point with a cost in some draw
-            parts.append(f"draw by draw, the monthly cost of a fleet sized for each future's busiest day rises by "
+            parts.append(f"draw by draw, the monthly cost of {COST_BASIS[block['policy']]} rises by "
                          f"{fmt_usd(cost[0])} from {k0:g} to {point['intensity']:g} "
                          f"(90%: {fmt_range(cost[1], cost[2], 'usd', 2)})")
             break
