@@ -100,8 +100,10 @@ def servers_page(doc: Doc, files: RunFiles) -> Page:
                     (
                         f"Takeaway ({tier}): on its busiest day the \u201c{names[0]}\u201d plan needs "
                         f"{fmt_value(m[1].get('median'), 'servers')} "
-                        f"{'server' if m[1].get('median') == 1 else 'servers'} (90% interval "
-                        f"{fmt_range(m[1].get('q05'), m[1].get('q95'), 'servers')})."
+                        f"{'server' if m[1].get('median') == 1 else 'servers'} "
+                        + ("(the same in at least 90% of the simulated futures)."
+                           if m[1].get("q05") == m[1].get("q95") == m[1].get("median") else
+                           f"(90% interval {fmt_range(m[1].get('q05'), m[1].get('q95'), 'servers')}).")
                     ),
                 )
     page = layout.heading(doc, page, "Recommended fleet per scenario", min_after_in=0.8)
