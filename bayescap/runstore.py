@@ -217,7 +217,7 @@ def load_run(run_dir: str | Path) -> xr.DataTree:
     for f in (post, sim):
         if not f.exists():
             raise OutputError(f"{run}: not a complete bayescap run directory ({f.name} is missing)")
-    tree = xr.open_datatree(post, engine="h5netcdf").load()
+    tree = read_datatree(post)  # attrs as the fit wrote them (dicts and booleans, not their JSON text)
     children = {name: tree[name].copy() for name in tree.children}
     with xr.open_dataset(sim, engine="h5netcdf") as ds:
         children["simulation"] = xr.DataTree(ds.load())
