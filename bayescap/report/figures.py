@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import matplotlib.dates as mdates
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -199,18 +200,22 @@ def capacity_curves(
         ax.axvline(n_star, color=colour, lw=0.9, ls=":")
 
 
-def bands_over_time(
-    ax: Axes, dates, draws: np.ndarray, *, colour: str, label: str, level: float = 0.80, outer: float | None = 0.95
+def event_day_intervals(
+    ax: Axes, dates, draws: np.ndarray, is_event: np.ndarray, *, colour: str, label: str, offset_days: float = 0.0
 ) -> None:
-    """Median line and central band of ``draws`` (draw, date); the outer band as thin dotted edges."""
+    """Servers-style daily draws (draw, date): a median step line over normal days, and on event days a dot
+    (median) with a thick bar (middle 80%) and a thin one (middle 95%), shifted by ``offset_days`` so that
+    several scenarios stand side by side instead of on top of each other."""
     d = np.where(np.isfinite(draws), draws, np.nan)
-    lo, hi = np.nanquantile(d, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    ax.fill_between(dates, lo, hi, color=colour, alpha=0.22, lw=0, step="mid")
-    ax.step(dates, np.nanmedian(d, axis=0), where="mid", color=colour, lw=1.3, label=label)
-    if outer is not None:
-        olo, ohi = np.nanquantile(d, [(1 - outer) / 2, (1 + outer) / 2], axis=0)
-        ax.step(dates, ohi, where="mid", color=colour, lw=0.7, ls=":")
-        ax.step(dates, olo, where="mid", color=colour, lw=0.7, ls=":")
+    med = np.nanmedian(d, axis=0)
+    q = np.nanquantile(d, [0.025, 0.1, 0.9, 0.975], axis=0)
+    ev = np.asarray(is_event, dtype=bool)
+    dates = pd.DatetimeIndex(dates)
+    ax.step(dates, np.where(ev, np.nan, med), where="mid", color=colour, lw=1.0, label=label)
+    x = dates[ev] + pd.to_timedelta(offset_days, unit="D")
+    ax.vlines(x, q[0][ev], q[3][ev], color=colour, lw=0.6)
+    ax.vlines(x, q[1][ev], q[2][ev], color=colour, lw=2.2)
+    ax.plot(x, med[ev], "o", color=colour, ms=2.6, mec="white", mew=0.4)
     date_axis(ax)
 
 

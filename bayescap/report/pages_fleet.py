@@ -44,6 +44,17 @@ def _sim_scenarios(files: RunFiles) -> list[str]:
     return names
 
 
+def _event_days(sim, scenario: str, dates) -> np.ndarray:
+    """Whether each of ``dates`` is an event day of ``scenario`` (the simulation's ``event_of_day``)."""
+    if sim is None or "event_of_day" not in sim:
+        return np.zeros(len(dates), dtype=bool)
+    label = sim["event_of_day"]
+    if SCENARIO in label.dims:
+        label = label.sel({SCENARIO: scenario})
+    label = label.sel({DATE: dates}) if DATE in label.dims else label
+    return np.asarray(label.values).astype(str) != ""
+
+
 def servers_page(doc: Doc, files: RunFiles) -> Page:
     s = files.summary
     page = doc.new_page(
@@ -73,12 +84,15 @@ def servers_page(doc: Doc, files: RunFiles) -> Page:
                     inf = infeasible.sel({SCENARIO: sc}) if SCENARIO in infeasible.dims else infeasible
                     inf = inf.sel({TIER: tier}) if tier is not None and TIER in inf.dims else inf
                     m = np.where(sample_matrix(inf, (DATE,)) > 0, 1e12, m)
-                figures.bands_over_time(
-                    ax, pd.DatetimeIndex(da[DATE].values), m, colour=style.scenario_colour(i), label=sc
+                events = _event_days(sim, sc, da[DATE].values)
+                offset = (i - (len(names) - 1) / 2) * min(1.2, 5.0 / max(len(names), 1))
+                figures.event_day_intervals(
+                    ax, pd.DatetimeIndex(da[DATE].values), m, events, colour=style.scenario_colour(i), label=sc,
+                    offset_days=offset,
                 )
             ax.set_ylabel("servers needed")
             ax.set_title(
-                f"Tier \u201c{tier}\u201d: servers needed per day (median, middle 80%; dotted: 95%)"
+                f"Tier \u201c{tier}\u201d: servers needed per day (event days: median, 80% and 95% bars)"
                 if tier
                 else "Servers needed per day",
                 fontsize=style.FONT_BODY,
