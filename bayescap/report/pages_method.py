@@ -81,6 +81,16 @@ def method_page(doc: Doc, files: RunFiles) -> Page:
     page = doc.new_page("Method and assumptions", "How the numbers are made, from which data, under which assumptions.")
     for text in MODEL_WORDS:
         page = layout.paragraph(doc, page, text, gid=layout.STATED)
+    sweep = files.summary.get("sweep")
+    if sweep:
+        page = layout.paragraph(
+            doc, page,
+            f"Sweep. The \u201c{sweep.get('scenario')}\u201d scenario is simulated again at each intensity of its "
+            f"{' and '.join(sweep.get('event_types') or ['event'])} days, from the same posterior draws and random "
+            "numbers, so the points differ only by that intensity; the answer is the most aggressive intensity that "
+            "meets the stated rule.",
+            gid=layout.STATED,
+        )
     page = layout.heading(doc, page, "What is measured and what is simulated")
     synthetic = files.summary.get("synthetic") or (files.manifest or {}).get("synthetic")
     for text in (
