@@ -16,7 +16,7 @@ import pandas as pd
 
 from bayescap.inputs.loadtest import read_loadtest
 from bayescap.inputs.prices import read_prices
-from bayescap.inputs.scenario import forecast_start, read_scenarios, read_sweep
+from bayescap.inputs.scenario import forecast_start, read_scenario_file
 from bayescap.inputs.scenario_types import IntensitySweep, Scenario
 from bayescap.inputs.traffic import read_intraday, read_traffic
 
@@ -64,7 +64,7 @@ def read_inputs(
     intraday_df = read_intraday(intraday) if intraday is not None else None
     loadtest_df = read_loadtest(loadtest)
     prices_df = read_prices(prices)
-    scenarios = read_scenarios(scenario, loadtest=loadtest_df, prices=prices_df, traffic=traffic_df)
+    scenarios, sweep = read_scenario_file(scenario, loadtest=loadtest_df, prices=prices_df, traffic=traffic_df)
     for sc in scenarios:
         forecast_start(sc, traffic_df)
     notes = list(traffic_df.attrs.get("notes", []))
@@ -78,4 +78,4 @@ def read_inputs(
             f"{Path(str(loadtest)).name}: cluster rows use configs not in the price table ({', '.join(unpriced)}); "
             "they are treated as set-up names, not instance types"
         )
-    return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes, read_sweep(scenario, scenarios))
+    return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes, sweep)

@@ -49,7 +49,7 @@ from bayescap.inputs.scenario_schema import (
 )
 from bayescap.inputs.scenario_types import EventRule, Finance, FleetPolicy, IntensitySweep, Scenario, TierSpec
 
-__all__ = ["read_scenarios", "read_sweep", "future_calendar", "forecast_start"]
+__all__ = ["read_scenarios", "read_scenario_file", "future_calendar", "forecast_start"]
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -276,7 +276,18 @@ def read_scenarios(
     prices: pd.DataFrame | None = None,
     traffic: pd.DataFrame | None = None,
 ) -> list[Scenario]:
-    """Read the scenario file: the base scenario first, then each resolved override.
+    """The scenarios of :func:`read_scenario_file` (the file's ``[sweep]`` is checked too)."""
+    return read_scenario_file(path, loadtest=loadtest, prices=prices, traffic=traffic)[0]
+
+
+def read_scenario_file(
+    path: str | Path,
+    *,
+    loadtest: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
+    traffic: pd.DataFrame | None = None,
+) -> tuple[list[Scenario], IntensitySweep | None]:
+    """Read the scenario file: the base scenario first, then each resolved override; and its ``[sweep]``.
 
     Parameters
     ----------
@@ -288,7 +299,8 @@ def read_scenarios(
 
     Returns
     -------
-    list of frozen :class:`Scenario`, names unique, base first.
+    list of frozen :class:`Scenario`, names unique, base first; the ``[sweep]``
+    (:class:`IntensitySweep`, checked against those scenarios) or None.
 
     Raises
     ------
@@ -348,8 +360,7 @@ def read_scenarios(
                     f"a start after the last history date {last} (of {Path(traffic.attrs.get('path', '')).name}), "
                     f"got {sc.start}; leave 'start' out to begin the day after the history",
                 )
-    _sweep(path_s, doc, scenarios)
-    return scenarios
+    return scenarios, _sweep(path_s, doc, scenarios)
 
 
 def _sweep(path: str, doc: dict, scenarios: list[Scenario]) -> IntensitySweep | None:
@@ -373,8 +384,3 @@ def _sweep(path: str, doc: dict, scenarios: list[Scenario]) -> IntensitySweep | 
                        f"an event type of scenario '{name}' ({', '.join(own_types)}), got '{t}'")
     return IntensitySweep(scenario=name, intensities=values["intensities"], event_types=tuple(types),
                           min_runway_months=values.get("min_runway_months"))
-
-
-def read_sweep(path: str | Path, scenarios: list[Scenario]) -> IntensitySweep | None:
-    """The scenario file's ``[sweep]`` (see docs/scenario_engine.md), or None; ``scenarios`` from read_scenarios."""
-    return _sweep(str(path), _load(path), scenarios)
