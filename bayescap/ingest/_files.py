@@ -8,11 +8,12 @@ truncated one that a later forecast would read as real data.
 from __future__ import annotations
 
 import contextlib
+import io
 import glob
 import gzip
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -105,3 +106,17 @@ def refuse_overwrite(path: str | Path, force: bool, what: str = "file") -> None:
     path = Path(path)
     if path.exists() and not force:
         raise OutputError(f"{path}: {what} exists; pass --force to replace it (the old file is kept otherwise)")
+
+
+def read_csv_text(path: Path, text: str, usecols: Sequence[str] | None = None) -> pd.DataFrame:
+    """A CSV's text as strings (nothing guessed), headers stripped; ``usecols`` must be present. Errors name the file."""
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, None, f"a CSV file ({exc})") from exc
+    df.columns = [c.strip() for c in df.columns]
+    if usecols:
+        missing = [c for c in usecols if c not in df.columns]
+        if missing:
+            raise InputError(path, "header", f"columns {missing} (found {list(df.columns)})")
+    return df

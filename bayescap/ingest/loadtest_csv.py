@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayescap.errors import InputError
-from bayescap.ingest._files import atomic_write_text
+from bayescap.ingest._files import atomic_write_text, read_text
 from bayescap.ingest.table import TableOptions, read_table_file, template_columns
 from bayescap.ingest.tools import detect_tool, n_from_name, read_tool_output
 
@@ -201,15 +201,16 @@ def rows_from_files(
     table = TableOptions() if table is None else table
     frames = []
     for path in paths:
-        kind = detect_tool(path) if tool == "auto" else tool
+        text = read_text(Path(path))  # once: detection and reading share it
+        kind = detect_tool(path, text) if tool == "auto" else tool
         if kind == "table":
             if n is not None:
                 raise InputError(path, None, "no --n: a table's load-level column gives each row's n")
-            frames.append(read_table_file(path, table, tier=tier, config=config))
+            frames.append(read_table_file(path, table, tier=tier, config=config, text=text))
         else:
             if template_columns(tier) or template_columns(config):
                 raise InputError(path, None, "plain --tier/--config names: {column} placeholders are for tables")
-            frames.append(read_tool_output(path, kind, min_plateau_seconds=min_plateau_seconds))
+            frames.append(read_tool_output(path, kind, min_plateau_seconds=min_plateau_seconds, text=text))
     points = pd.concat(frames, ignore_index=True)
     if "tier" in points:
         points["tier"] = points["tier"].fillna(tier.strip())

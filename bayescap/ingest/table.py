@@ -33,8 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.errors import InputError
-from bayescap.ingest._files import read_text
-from bayescap.ingest.tools import read_csv_text
+from bayescap.ingest._files import read_csv_text, read_text
 
 UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 # Columns that label repeated measurements of one system, not different systems.
@@ -236,10 +235,13 @@ def read_table_points(path: str | Path, df: pd.DataFrame, options: TableOptions,
     return out.assign(unit=unit, unit_from=unit_from)
 
 
-def read_table_file(path: str | Path, options: TableOptions, *, tier: str, config: str) -> pd.DataFrame:
-    """:func:`read_table_points` of one CSV file, with the tool readers' ``source`` and ``tool`` columns."""
+def read_table_file(path: str | Path, options: TableOptions, *, tier: str, config: str,
+                    text: str | None = None) -> pd.DataFrame:
+    """:func:`read_table_points` of one CSV file, with the tool readers' ``source`` and ``tool`` columns.
+
+    ``text``: the file's text when the caller has read it already."""
     path = Path(path)
-    df = read_csv_text(path, read_text(path))
+    df = read_csv_text(path, read_text(path) if text is None else text)
     if df.empty:
         raise InputError(path, None, "a table with at least one row of measurements")
     points = read_table_points(path, df, options, tier=tier, config=config)

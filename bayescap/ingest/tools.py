@@ -23,18 +23,17 @@ file name (:func:`n_from_name`).
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bayescap.errors import InputError
-from bayescap.ingest._files import read_text
+from bayescap.ingest._files import read_csv_text, read_text
+from bayescap.ingest.table import looks_like_table
 
 TOOLS = ("k6", "k6-csv", "locust", "locust-history", "wrk", "jmeter")
 POINT_COLUMNS = ["n", "throughput", "requests", "failed", "seconds", "source", "tool"]
@@ -89,8 +88,6 @@ def detect_tool(path: str | Path, text: str | None = None) -> str:
         return "jmeter"
     if re.search(r"(?m)^\s*Requests/sec:\s+[\d.]+", text):
         return "wrk"
-    from bayescap.ingest.table import looks_like_table  # a late import: table.py reads CSVs with this module
-
     if looks_like_table([c.strip().strip('"') for c in first.split(",")]):
         return "table"
     raise InputError(
@@ -100,13 +97,16 @@ def detect_tool(path: str | Path, text: str | None = None) -> str:
     )
 
 
-def read_tool_output(path: str | Path, tool: str = "auto", *, min_plateau_seconds: float = MIN_PLATEAU_SECONDS) -> pd.DataFrame:
+def read_tool_output(
+    path: str | Path, tool: str = "auto", *, min_plateau_seconds: float = MIN_PLATEAU_SECONDS, text: str | None = None
+) -> pd.DataFrame:
     """Points of one tool output file: columns ``n, throughput, requests, failed, seconds, source, tool``.
 
-    ``n`` may be NaN when the file does not record the concurrency.
+    ``n`` may be NaN when the file does not record the concurrency. ``text``: the file's text when the
+    caller has read it already (a JTL file can be large).
     """
     path = Path(path)
-    text = read_text(path)
+    text = read_text(path) if text is None else text
     if tool == "auto":
         tool = detect_tool(path, text)
     readers = {
@@ -186,19 +186,6 @@ def _parse_times(raw: pd.Series, path: Path, column: str) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise InputError(path, f"column {column!r}", "unix times or RFC 3339 timestamps") from exc
     return (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
-
-
-def read_csv_text(path: Path, text: str, usecols: Sequence[str] | None = None) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, None, f"a CSV file ({exc})") from exc
-    df.columns = [c.strip() for c in df.columns]
-    if usecols:
-        missing = [c for c in usecols if c not in df.columns]
-        if missing:
-            raise InputError(path, "header", f"columns {missing} (found {list(df.columns)})")
-    return df
 
 
 def _k6_csv(path: Path, text: str, min_seconds: float) -> list[tuple]:
