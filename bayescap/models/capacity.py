@@ -22,6 +22,9 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from bayescap.errors import ModelError
+from bayescap.models import capacity_density
+
 from bayescap.models.capacity_build import (
     DEFAULT_LIKELIHOOD,
     LIKELIHOODS,
@@ -29,6 +32,7 @@ from bayescap.models.capacity_build import (
     compile_model,
     finalise,
     sample_compiled,
+    sample_nutpie,
 )
 from bayescap.models.capacity_data import CapacityDesign, build_design, detect_ceiling, exclude_ceiling_points
 from bayescap.models.capacity_derived import (
@@ -61,15 +65,19 @@ __all__ = [
     "linear_overpromise",
     "merge_priors",
     "node_capacity_draws",
+    "SAMPLER_BACKENDS",
     "scale_up_vs_out",
     "summarise_capacity",
 ]
 
 DEFAULT_SEED = 20261126
+SAMPLER_BACKENDS = ("numba", "pymc")
+"""How the posterior is sampled: "numba" (default) through the hand-written density of ``capacity_density``, cached
+on disk; "pymc" through the PyMC graph of ``capacity_build.build_model``, compiled per process. The same model."""
 _CACHE_SIZE = 8
-# Compiled models by structure (likelihood, priors, shapes). A pure memo: a hit
-# returns the same compiled log-density a rebuild would, so results never
-# depend on it; it only saves the 5-20 s of numba compilation.
+# Compiled PyMC graphs by structure (likelihood, priors, shapes), for sampler_backend="pymc". A pure memo: a hit
+# returns the same compiled log-density a rebuild would, so results never depend on it; it only saves the 5-25 s
+# of numba compilation.
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
 
 
@@ -85,7 +93,7 @@ def _structure_key(design: CapacityDesign, priors: dict[str, float], likelihood:
 
 
 def compiled_for(design: CapacityDesign, priors: dict[str, float], likelihood: str = DEFAULT_LIKELIHOOD) -> Any:
-    """The compiled nutpie model for this design's structure, compiling only on the first request.
+    """The compiled PyMC graph (nutpie model) for this design's structure, compiling only on the first request.
 
     Two designs with the same number of tiers, configs and points (and the same
     priors and likelihood) share one compiled model; their data are swapped in
@@ -111,10 +119,21 @@ def fit_design(
     tune: int = 1000,
     chains: int = 2,
     seed: int = DEFAULT_SEED,
+    sampler_backend: str = "numba",
 ) -> xr.DataTree:
     """Sample a prepared design (used by :func:`fit_capacity` and the recovery study)."""
-    compiled = compiled_for(design, priors, likelihood)
-    raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
+    if sampler_backend not in SAMPLER_BACKENDS:
+        raise ModelError(f"unknown capacity sampler_backend {sampler_backend!r}; choose one of {SAMPLER_BACKENDS}")
+    if likelihood not in LIKELIHOODS:
+        raise ModelError(f"unknown capacity likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+    if sampler_backend == "pymc":
+        compiled = compiled_for(design, priors, likelihood)
+        raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
+    else:
+        model = capacity_density.nutpie_model(design, priors, likelihood)
+        sampled = sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed)
+        posterior = capacity_density.posterior_dataset(sampled["posterior"].to_dataset(), design, priors, likelihood)
+        raw = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": sampled["sample_stats"].to_dataset()})
     return finalise(raw, design, priors, likelihood, seed=seed)
 
 
@@ -127,6 +146,7 @@ def fit_capacity(
     chains: int = 2,
     seed: int = DEFAULT_SEED,
     likelihood: str = DEFAULT_LIKELIHOOD,
+    sampler_backend: str = "numba",
 ) -> xr.DataTree:
     """Fit the hierarchical USL to a load-test frame.
 
@@ -145,6 +165,9 @@ def fit_capacity(
         Observation model. The default, additive Student-t with a per-config
         scale, was chosen by LOO and posterior predictive checks on the real
         benchmarks (docs/capacity_model.md); the others are kept for that comparison.
+    sampler_backend : {"numba", "pymc"}
+        The same model sampled through its hand-written numba density (default: no compilation once numba's
+        disk cache holds it) or through the PyMC graph (compiled in each process); see :data:`SAMPLER_BACKENDS`.
 
     Returns
     -------
@@ -158,7 +181,10 @@ def fit_capacity(
     """
     merged = merge_priors(priors)
     design = build_design(loadtest_df, merged)
-    tree = fit_design(design, merged, likelihood=likelihood, draws=draws, tune=tune, chains=chains, seed=seed)
+    tree = fit_design(
+        design, merged, likelihood=likelihood, draws=draws, tune=tune, chains=chains, seed=seed,
+        sampler_backend=sampler_backend,
+    )
     ceilings = detect_ceiling(loadtest_df)
     tree.attrs["ceilings"] = ceilings.to_json(orient="records")
     return tree

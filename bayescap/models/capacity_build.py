@@ -140,17 +140,29 @@ def sample_compiled(
     tune: int,
     chains: int,
     seed: int,
+) -> xr.DataTree:
+    """Swap the design's arrays into a compiled PyMC graph and sample it; returns nutpie's raw DataTree."""
+    # a container the likelihood does not use (noise_ref under lognormal) is not part of the compiled graph
+    known = {var.name for var in compiled.shared_var_keys}
+    model = compiled.with_data(**{k: v for k, v in design.arrays.items() if k in known})
+    return sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed)
+
+
+def sample_nutpie(
+    model: Any,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
     target_accept: float = 0.98,
     adaptation: str = "low_rank",
 ) -> xr.DataTree:
-    """Swap the design's arrays into ``compiled`` and sample; returns nutpie's raw DataTree."""
+    """Sample a nutpie model (the PyMC graph's or the numba twin's) with the capacity model's sampler settings."""
     import nutpie
 
     if draws < 1 or tune < 0 or chains < 1:
         raise ModelError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
-    # a container the likelihood does not use (noise_ref under lognormal) is not part of the compiled graph
-    known = {var.name for var in compiled.shared_var_keys}
-    model = compiled.with_data(**{k: v for k, v in design.arrays.items() if k in known})
     return nutpie.sample(
         model,
         draws=int(draws),

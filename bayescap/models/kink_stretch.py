@@ -28,10 +28,9 @@ import numpy as np
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Transform
 
-DEFAULT_STRETCH = 10.0
-"""c: the flat side's sd (about 1.2) over the wall's width (about 0.1) on the example's static tier."""
-DEFAULT_WIDTH = 0.05
-"""e: the width (in k) over which the slope changes; smooth on the scale of the wall."""
+from bayescap.models.kink_math import DEFAULT_STRETCH, DEFAULT_WIDTH
+
+__all__ = ["DEFAULT_STRETCH", "DEFAULT_WIDTH", "KinkStretch"]
 
 
 class KinkStretch(Transform):

@@ -24,38 +24,16 @@ import math
 
 import numba
 import numpy as np
-from numba.core import cgutils
 from scipy import sparse
-from numba.extending import intrinsic
 
+from bayescap.models import numba_kernels
+from bayescap.models.numba_kernels import HALF_LOG_2PI, digamma, fm, fv, half_normal, iv, pointer_table
 from bayescap.models.traffic_priors import RW_MEDIAN_GAMMA, RW_SHAPE
 from bayescap.models.traffic_whiten import _columns, _cumulative_steps, _prior_diag, _slice_of, _walk_steps
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-_LOG_2 = math.log(2.0)
 # fast-math without "no NaN / no Inf" (a non-finite density must stay visible to the callback's check): reassociation
 # lets LLVM vectorise the reductions
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _digamma(x: float) -> float:
-    """psi(x) for x > 0: recurrence up to x >= 6, then the asymptotic series (error < 1e-12)."""
-    acc = 0.0
-    while x < 6.0:
-        acc -= 1.0 / x
-        x += 1.0
-    inv = 1.0 / x
-    inv2 = inv * inv
-    series = inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 * (1.0 / 132)))))
-    return acc + math.log(x) - 0.5 * inv - series
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _half_normal(u: float, scale: float) -> tuple[float, float]:
-    """log density of exp(u) ~ HalfNormal(scale), with the log transform's Jacobian, and its derivative in u."""
-    r = math.exp(u) / scale
-    return _LOG_2 - _HALF_LOG_2PI - math.log(scale) - 0.5 * r * r + u, 1.0 - r * r
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
@@ -134,22 +112,22 @@ def logp_and_grad(
     lift_sd = np.empty(n_types)
     for j in range(n_types):
         lift_sd[j] = math.exp(x[i + j])
-        v, d = _half_normal(x[i + j], lift_scale)
+        v, d = half_normal(x[i + j], lift_scale)
         lp += v
         grad[i + j] = d
     i_lift = i
     i += n_types
     comp = math.exp(x[i])
-    v, d = _half_normal(x[i], comp_scale)
+    v, d = half_normal(x[i], comp_scale)
     lp += v
     grad[i] = d
     i_comp = i
     sigma_n = math.exp(x[i + 1])
-    v, d = _half_normal(x[i + 1], sn_scale)
+    v, d = half_normal(x[i + 1], sn_scale)
     lp += v
     grad[i + 1] = d
     sigma_e = math.exp(x[i + 2])
-    v, d = _half_normal(x[i + 2], se_scale)
+    v, d = half_normal(x[i + 2], se_scale)
     lp += v
     grad[i + 2] = d
     i_sig = i + 1
@@ -164,7 +142,7 @@ def logp_and_grad(
     i_phi = -1
     if ar1:
         i_phi = i
-        lp += -_HALF_LOG_2PI - 0.5 * x[i] * x[i]
+        lp += -HALF_LOG_2PI - 0.5 * x[i] * x[i]
         grad[i] = -x[i]
         phi = 1.0 / (1.0 + math.exp(-(ar_mean + ar_sd * x[i])))
         i += 1
@@ -238,7 +216,7 @@ def logp_and_grad(
     # likelihood of the AR(1) innovations: Student-t on normal days, Gaussian with its own scale on event days
     half = 0.5 * (nu + 1.0)
     const = math.lgamma(half) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
-    dconst = 0.5 * (_digamma(half) - _digamma(0.5 * nu)) - 0.5 / nu
+    dconst = 0.5 * (digamma(half) - digamma(0.5 * nu)) - 0.5 / nu
     g_e = np.zeros(n)
     g_nu = 0.0
     g_sn = 0.0
@@ -254,7 +232,7 @@ def logp_and_grad(
             continue
         if is_event[t] > 0.0:  # event days: Gaussian noise with their own scale
             sig = sigma_n + sigma_e
-            lp += mask[t] * (-_HALF_LOG_2PI - math.log(sig) - 0.5 * e * e / (sig * sig))
+            lp += mask[t] * (-HALF_LOG_2PI - math.log(sig) - 0.5 * e * e / (sig * sig))
             g_e[t] = -mask[t] * e / (sig * sig)
             gs = mask[t] * (-1.0 / sig + e * e / (sig * sig * sig))
             g_sn += gs
@@ -389,38 +367,7 @@ def density_inputs(design, priors: dict, block, *, ar1: bool, noncentred: bool) 
 # dataset and numba's on-disk cache holds all the code the sampler calls (they are compiled, or loaded from the cache,
 # on first use: importing this module costs nothing)
 
-_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                              numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
-                              numba.types.voidptr)
-_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
-                                numba.types.CPointer(numba.types.double), numba.types.voidptr)
 _TABLE = (*INPUTS, "logged")  # the table holds (address, rows, cols) of each
-_MATRICES = frozenset({"slot_type_matrix", "chol", "x_dense"})
-
-
-@intrinsic
-def _void_pointer(typingctx, address):
-    """The integer ``address`` as a void pointer."""
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return numba.types.voidptr(address), codegen
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fv(address, size):
-    return numba.carray(_void_pointer(address), (size,), dtype=np.float64)
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _iv(address, size):
-    return numba.carray(_void_pointer(address), (size,), dtype=np.int64)
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fm(address, rows, cols):
-    return numba.carray(_void_pointer(address), (rows, cols), dtype=np.float64)
 
 
 def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
@@ -429,13 +376,13 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
     x = numba.carray(x_ptr, (dim,))
     grad = numba.carray(grad_ptr, (dim,))
     lp = logp_and_grad(
-        x, grad, _iv(a[0], n[0]), _fv(a[1], n[1]), _fv(a[2], n[2]), _fv(a[3], n[3]), _fv(a[4], n[4]),
-        _fv(a[5], n[5]), _fv(a[6], n[6]), _fm(a[7], n[7], c[7]), _fv(a[8], n[8]), _fm(a[9], n[9], c[9]),
-        _fv(a[10], n[10]), _fm(a[11], n[11], c[11]), _fv(a[12], n[12]), _iv(a[13], n[13]), _iv(a[14], n[14]),
-        _fv(a[15], n[15]), _fv(a[16], n[16]), _fv(a[17], n[17]), _fv(a[18], n[18]), _iv(a[19], n[19]),
-        _iv(a[20], n[20]), _fv(a[21], n[21]), _fv(a[22], n[22]), _iv(a[23], n[23]), _iv(a[24], n[24]),
-        _fv(a[25], n[25]), _fv(a[26], n[26]), _iv(a[27], n[27]), _iv(a[28], n[28]), _fv(a[29], n[29]),
-        _fv(a[30], n[30]), _fv(a[31], n[31]),
+        x, grad, iv(a[0], n[0]), fv(a[1], n[1]), fv(a[2], n[2]), fv(a[3], n[3]), fv(a[4], n[4]),
+        fv(a[5], n[5]), fv(a[6], n[6]), fm(a[7], n[7], c[7]), fv(a[8], n[8]), fm(a[9], n[9], c[9]),
+        fv(a[10], n[10]), fm(a[11], n[11], c[11]), fv(a[12], n[12]), iv(a[13], n[13]), iv(a[14], n[14]),
+        fv(a[15], n[15]), fv(a[16], n[16]), fv(a[17], n[17]), fv(a[18], n[18]), iv(a[19], n[19]),
+        iv(a[20], n[20]), fv(a[21], n[21]), fv(a[22], n[22]), iv(a[23], n[23]), iv(a[24], n[24]),
+        fv(a[25], n[25]), fv(a[26], n[26]), iv(a[27], n[27]), iv(a[28], n[28]), fv(a[29], n[29]),
+        fv(a[30], n[30]), fv(a[31], n[31]),
     )
     out = numba.carray(logp_ptr, (1,))
     out[0] = lp
@@ -449,7 +396,7 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
 
 def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
     t = numba.carray(user_data, (3 * 33,), dtype=np.int64)
-    logged = _fv(t[3 * 32], t[3 * 32 + 1])
+    logged = fv(t[3 * 32], t[3 * 32 + 1])
     x = numba.carray(x_ptr, (dim,))
     out = numba.carray(out_ptr, (n_expanded,))
     for k in range(dim):
@@ -461,8 +408,8 @@ def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
 def callbacks():
     """The C callbacks (logp and gradient, expand), compiled on first use or loaded from numba's cache."""
     assert len(_TABLE) == 33
-    return (numba.cfunc(_LOGP_SIG, cache=True, error_model="numpy")(_logp_callback),
-            numba.cfunc(_EXPAND_SIG, cache=True, error_model="numpy")(_expand_callback))
+    return (numba.cfunc(numba_kernels.LOGP_SIG, cache=True, error_model="numpy")(_logp_callback),
+            numba.cfunc(numba_kernels.EXPAND_SIG, cache=True, error_model="numpy")(_expand_callback))
 
 
 def nutpie_model(design, priors: dict, block, *, ar1: bool, noncentred: bool):
@@ -471,20 +418,11 @@ def nutpie_model(design, priors: dict, block, *, ar1: bool, noncentred: bool):
     Chains start near the whitening's estimates: z_lin and phi_raw uniform in (-1, 1), the scales at the whitening's
     estimates times exp(uniform(-1, 1)) -- dispersed starts, as PyMC's jitter, around a sensible centre.
     """
-    from nutpie.compile_pymc import CompiledPyMCModel
-
-    logp_cfunc, expand_cfunc = callbacks()
     n_types = max(len(design.event_types), 1)
     args = density_inputs(design, priors, block, ar1=ar1, noncentred=noncentred)
     layout = parameter_layout(block.size, n_types, ar1=ar1, noncentred=noncentred)
-    ndim = sum(size for _, size, _ in layout)
     logged = np.concatenate([np.full(size, float(log)) for _, size, log in layout])
     keep = dict(zip(_TABLE, (*args, logged), strict=True))
-    table = np.zeros(3 * len(_TABLE), dtype=np.int64)
-    for k, name in enumerate(_TABLE):
-        value = keep[name]
-        rows, cols = value.shape if name in _MATRICES else (value.shape[0], 1)
-        table[3 * k : 3 * k + 3] = (value.ctypes.data, rows, cols)
     hyper = block.hyper
     sigma_n = float(hyper["sigma_normal"])
     centre = {
@@ -495,30 +433,5 @@ def nutpie_model(design, priors: dict, block, *, ar1: bool, noncentred: bool):
         "nu_excess": np.log(float(priors["nu_excess_mean"])),
         "rw_var": 2.0 * np.log(float(hyper["rw_sd"])),
     }
-
-    def initial_point(seed):
-        rng = np.random.default_rng(int(seed))
-        parts = [np.broadcast_to(centre.get(name, 0.0), (size,)) + rng.uniform(-1.0, 1.0, size) for name, size, _ in layout]
-        return np.concatenate(parts)
-
-    names = [name for name, _, _ in layout]
-    shapes = [(size,) if name in ("z_lin", "lift_sd") else () for name, size, _ in layout]
-    ends = np.cumsum([size for _, size, _ in layout])
-    slices = [slice(int(e - size), int(e)) for e, (_, size, _) in zip(ends, layout)]
-    # nutpie's container for a compiled model (its fields are nutpie's; pinned in pyproject.toml)
-    return CompiledPyMCModel(
-        _n_dim=ndim,
-        dims={},
-        _coords={},
-        _shapes=dict(zip(names, shapes)),
-        compiled_logp_func=logp_cfunc,
-        compiled_expand_func=expand_cfunc,
-        initial_point_func=initial_point,
-        shared_data=keep,  # the arrays the table points to live as long as the model
-        shared_var_keys={},
-        user_data=table,
-        n_expanded=ndim,
-        shape_info=(names, slices, shapes),
-        logp_func=None,
-        expand_func=None,
-    )
+    blocks = [(name, (size,) if name in ("z_lin", "lift_sd") else ()) for name, size, _ in layout]
+    return numba_kernels.nutpie_model(callbacks(), blocks, centre, keep, pointer_table([keep[name] for name in _TABLE]))
