@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -28,3 +30,13 @@ def seed() -> int:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+def call_logp_callback(cfunc, x: np.ndarray, table: np.ndarray):
+    """Call a hand-written density's C log density callback as nutpie does: (return code, log density, gradient)."""
+    grad = np.zeros_like(x)
+    out = np.zeros(1)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    code = cfunc.ctypes(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
+                        ctypes.c_void_p(table.ctypes.data))
+    return code, out[0], grad

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from bayescap.models import capacity_density as cd
 from bayescap.models.capacity import fit_capacity, merge_priors
 from bayescap.models.capacity_build import build_model
 from bayescap.models.capacity_data import build_design
+from tests.conftest import call_logp_callback
 
 SEED = 20261126
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example" / "loadtest.csv"
@@ -69,15 +69,6 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, likelihood, overrides):
         np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-7, atol=1e-7)
 
 
-def _call(cfunc, x, table):
-    grad = np.zeros_like(x)
-    out = np.zeros(1)
-    ptr = ctypes.POINTER(ctypes.c_double)
-    code = cfunc.ctypes(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
-                        ctypes.c_void_p(table.ctypes.data))
-    return code, out[0], grad
-
-
 def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     """The callback nutpie calls gives the numba function's numbers and reports a non-finite density with a non-zero
     code (nutpie then treats the step as divergent)."""
@@ -87,7 +78,7 @@ def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     logp_cfunc, _ = cd.callbacks()
     x = compiled.initial_point_func(SEED)
     assert x.shape == (compiled.n_dim,) and np.isfinite(x).all()
-    code, lp, grad = _call(logp_cfunc, x, compiled.user_data)
+    code, lp, grad = call_logp_callback(logp_cfunc, x, compiled.user_data)
     expected = np.empty_like(x)
     assert code == 0
     assert lp == cd.logp_and_grad(x, expected, *cd.density_inputs(design, pri, "student_t", cd.cluster_stretch(design)))
@@ -95,7 +86,7 @@ def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     names, slices, _ = compiled.shape_info
     bad = x.copy()
     bad[slices[names.index("noise")]] = 800.0  # log noise: exp(800) = inf
-    assert _call(logp_cfunc, bad, compiled.user_data)[0] != 0
+    assert call_logp_callback(logp_cfunc, bad, compiled.user_data)[0] != 0
 
 
 def test_posterior_variables_equal_the_pymc_graphs():

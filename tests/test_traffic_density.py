@@ -14,6 +14,7 @@ from bayescap.models.traffic_model import build_model
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_synthetic import EventSpec, SyntheticTruth, simulate_history
 from bayescap.models.traffic_whiten import whiten
+from tests.conftest import call_logp_callback
 
 SEED = 20261126
 
@@ -73,15 +74,6 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, competitor_events, ar1,
         np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-8, atol=1e-8)
 
 
-def _call(cfunc, x, table):
-    grad = np.zeros_like(x)
-    out = np.zeros(1)
-    ptr = ctypes.POINTER(ctypes.c_double)
-    code = cfunc.ctypes(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
-                        ctypes.c_void_p(table.ctypes.data))
-    return code, out[0], grad
-
-
 def test_c_callbacks_read_the_model_arrays_and_flag_non_finite_values():
     """The callbacks nutpie calls give the same numbers as the numba function, report a non-finite density with a
     non-zero code (nutpie then treats the step as divergent), and the expand callback undoes the log transforms."""
@@ -91,14 +83,14 @@ def test_c_callbacks_read_the_model_arrays_and_flag_non_finite_values():
     table = compiled.user_data
     x = compiled.initial_point_func(SEED)
     assert x.shape == (compiled.n_dim,) and np.isfinite(x).all()
-    code, lp, grad = _call(logp_cfunc, x, table)
+    code, lp, grad = call_logp_callback(logp_cfunc, x, table)
     expected = np.empty_like(x)
     assert code == 0
     assert lp == td.logp_and_grad(x, expected, *td.density_inputs(design, pri, block, ar1=True, noncentred=False))
     np.testing.assert_array_equal(grad, expected)
     bad = x.copy()
     bad[block.size + len(design.event_types)] = 800.0  # log competitor effect: exp(800) = inf
-    assert _call(logp_cfunc, bad, table)[0] != 0
+    assert call_logp_callback(logp_cfunc, bad, table)[0] != 0
 
     out = np.zeros(compiled.n_dim)
     ptr = ctypes.POINTER(ctypes.c_double)

@@ -28,7 +28,7 @@ import xarray as xr
 
 from bayescap import dims
 from bayescap.models import kink_math, numba_kernels
-from bayescap.models.numba_kernels import digamma, fm, fv, iv, pointer_table
+from bayescap.models.numba_kernels import digamma, fm, fv, iv, pointer_table, report_logp
 
 LIKELIHOOD_CODES = {"student_t": 0, "normal": 1, "lognormal": 2}
 PRIOR_ORDER = (
@@ -334,14 +334,7 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
     lik = iv(a[0], n[0])[0]
     lp = logp_and_grad(x, grad, lik, fm(a[1], n[1], c[1]), _im(a[2], n[2], c[2]), fm(a[3], n[3], c[3]), iv(a[4], n[4]),
                        fm(a[5], n[5], c[5]), fv(a[6], n[6]))
-    out = numba.carray(logp_ptr, (1,))
-    out[0] = lp
-    for k in range(dim):
-        if not np.isfinite(grad[k]):
-            return 3
-    if not np.isfinite(lp):
-        return 4
-    return 0
+    return report_logp(lp, grad, numba.carray(logp_ptr, (1,)))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

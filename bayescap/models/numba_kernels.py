@@ -83,6 +83,19 @@ def fm(address, rows, cols):
     return numba.carray(_void_pointer(address), (rows, cols), dtype=np.float64)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def report_logp(lp, grad, out) -> int:
+    """Write the log density to ``out[0]``; the callback's return code: 0, or 3 / 4 for a non-finite gradient /
+    density (nutpie then treats the step as divergent instead of moving to a NaN)."""
+    out[0] = lp
+    for k in range(grad.shape[0]):
+        if not np.isfinite(grad[k]):
+            return 3
+    if not np.isfinite(lp):
+        return 4
+    return 0
+
+
 def pointer_table(arrays: list[np.ndarray]) -> np.ndarray:
     """(address, rows, cols) of each array, flat, as the callbacks read them (1-D arrays have cols 1).
 

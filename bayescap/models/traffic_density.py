@@ -27,7 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from bayescap.models import numba_kernels
-from bayescap.models.numba_kernels import HALF_LOG_2PI, digamma, fm, fv, half_normal, iv, pointer_table
+from bayescap.models.numba_kernels import HALF_LOG_2PI, digamma, fm, fv, half_normal, iv, pointer_table, report_logp
 from bayescap.models.traffic_priors import RW_MEDIAN_GAMMA, RW_SHAPE
 from bayescap.models.traffic_whiten import _columns, _cumulative_steps, _prior_diag, _slice_of, _walk_steps
 
@@ -384,14 +384,7 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
         fv(a[25], n[25]), fv(a[26], n[26]), iv(a[27], n[27]), iv(a[28], n[28]), fv(a[29], n[29]),
         fv(a[30], n[30]), fv(a[31], n[31]),
     )
-    out = numba.carray(logp_ptr, (1,))
-    out[0] = lp
-    for k in range(dim):
-        if not np.isfinite(grad[k]):
-            return 3
-    if not np.isfinite(lp):
-        return 4
-    return 0
+    return report_logp(lp, grad, numba.carray(logp_ptr, (1,)))
 
 
 def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
