@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -177,6 +178,13 @@ def test_report_reads_what_the_real_fit_writes(two_runs):
     configs = {str(c) for c in files.group("capacity", "observed_data")["obs_config"].values}
     labels = {t.get_text().removesuffix(" cluster") for t in check.get_legend().get_texts()}
     assert labels == configs and len(configs) > 1
+    # the capacity charts draw every measured node-level point, in its configuration's panel, and no cluster row
+    loadtest = pd.read_csv(REPO / "data" / "example" / "loadtest.csv")
+    node_rows = loadtest[loadtest["level"] == "node"]
+    panels = [ax for ax in axes if ax.get_xlabel() == "cores (or workers) in use"]
+    points = [line for ax in panels for line in ax.get_lines() if line.get_marker() == "o"]
+    drawn = sorted(zip(np.concatenate([p.get_xdata() for p in points]), np.concatenate([p.get_ydata() for p in points])))
+    assert drawn == sorted(zip(node_rows["n"].astype(float), node_rows["throughput"].astype(float)))
     # the event-lift chart draws the density of the very draws whose quantiles summary.json states
     forest = next(ax for ax in axes if ax.get_xlabel().startswith("visitors on an event day"))
     violins = [c for c in forest.collections if type(c).__name__ == "FillBetweenPolyCollection"]

@@ -274,19 +274,30 @@ def capacity_page(doc: Doc, files: RunFiles) -> Page:
     return _scale_cost(doc, page, s)
 
 
+def measured_node_points(obs: xr.Dataset | None, const: xr.Dataset | None) -> tuple:
+    """The load tests' node-level points as the capacity fit stores them: (n, throughput, configuration), each one
+    value per row; (None, None, None) when the run lacks them. Cluster rows (``obs_level`` "cluster": n = nodes, a
+    tier's whole cluster) are left out, since the charts show one node."""
+    if obs is None or const is None or "n" not in const.data_vars or not obs.data_vars:
+        return None, None, None
+    x = np.asarray(next(iter(obs.data_vars.values())).values, dtype=float)
+    n = np.asarray(const["n"].values, dtype=float)
+    label = next((c for c in ("obs_config", CONFIG) if c in obs.coords and obs[c].dims == (OBS,)), None)
+    if label is None or n.shape != x.shape:
+        return None, None, None
+    cfg = np.asarray(obs[label].values).astype(str)
+    node = np.ones(x.shape, dtype=bool)
+    if "obs_level" in obs.coords:
+        node = np.asarray(obs["obs_level"].values).astype(str) != "cluster"
+    return n[node], x[node], cfg[node]
+
+
 def _capacity_charts(doc: Doc, page: Page, files: RunFiles, post: xr.Dataset, cap: dict) -> Page:
     tiers_of = config_tiers(post, cap)
     configs = [str(c) for c in post[CONFIG].values]
     tiers = list(dict.fromkeys(tiers_of.get(c, "all") for c in configs))
-    obs = files.group("capacity", "observed_data")
-    const = files.group("capacity", "constant_data")
-    n_obs = cfg_obs = x_obs = None
-    if obs is not None and const is not None and "n" in const.data_vars and obs.data_vars:
-        x_obs = np.asarray(next(iter(obs.data_vars.values())).values, dtype=float)
-        n_obs = np.asarray(const["n"].values, dtype=float)
-        for src in (obs, const):
-            if CONFIG in src.coords and src[CONFIG].dims == (OBS,):
-                cfg_obs = np.asarray(src[CONFIG].values).astype(str)
+    n_obs, x_obs, cfg_obs = measured_node_points(files.group("capacity", "observed_data"),
+                                                 files.group("capacity", "constant_data"))
     rng = np.random.default_rng(0)
     for t_start in range(0, len(tiers), 2):
         row = tiers[t_start : t_start + 2]
