@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-recovery", action="store_true")
     parser.add_argument("--noise", action="store_true", help="also run the noise-model comparison (4 compiles)")
     parser.add_argument("--figures", type=Path, default=None, help="directory for the comparison figure")
-    args = parser.parse_args(argv or [])
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)  # via `python -m bench capacity ...` too
 
     sp = speed()
     print(f"BENCH capacity_first_fit_new_machine_seconds {sp['first_fit_new_machine_seconds']:.2f} s "
@@ -358,6 +358,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
-    main(sys.argv[1:])
+    main()
