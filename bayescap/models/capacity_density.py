@@ -5,14 +5,17 @@ compiles that code afresh in every process: 25 s for the example's two tiers on 
 and again for every new structure (number of tiers, configs or points) in a session. The hierarchical USL is a
 few dozen scalars and one loop over the load-test points, so it is written out here once, with its gradient, and
 numba caches the machine code on disk (``cache=True``): the first fit on a new machine compiles it, every later
-process loads it in a fraction of a second, and one gradient costs about a microsecond instead of about ten.
+process loads it in a fraction of a second, and a gradient of the example costs about 3 µs (a leapfrog step through
+the generated code cost about 9).
 
 :func:`bayescap.models.capacity_build.build_model` stays the model's definition. ``tests/test_capacity_density.py``
 checks that this density and its gradient equal PyMC's (``model.compile_logp`` / ``compile_dlogp``, Jacobians
 included) at random points for each likelihood, with pooled and lone configs, cluster rows and a tier without them,
-and that sampling either backend gives the same posterior (``sampler_backend="pymc"`` samples the graph itself).
+and that the posterior variables built from x are the graph's; a slow test samples both ways and compares the
+posteriors (``sampler_backend="pymc"`` samples the graph itself).
 
-Unconstrained parameter vector ``x``, in the order of :func:`parameter_layout` (PyMC's order of the free variables):
+Unconstrained parameter vector ``x``, in the order of :func:`parameter_layout` (the order in which nutpie stores the
+graph's free variables):
 T values per tier and C per config; the spreads (``*_tau``), ``noise``, ``noise_cluster`` and ``nu`` are sampled as
 logs, ``kappa_scaled_config`` and ``kappa_cluster_raw`` in the KinkStretch coordinates.
 """
@@ -37,7 +40,8 @@ PRIOR_ORDER = (
     "nu_alpha", "nu_beta", "sigma_cluster_logit_mu", "sigma_cluster_logit_sd", "kappa_cluster_scaled_mu",
     "kappa_cluster_scaled_sd", "loglam_cluster_sd",
 )  # then the KinkStretch width and the log density's constant
-# (name, per "tier" / "config" / "scalar", sampler transform "" / "log" / "kink"): PyMC's order of the free variables
+# (name, per "tier" / "config" / "scalar", sampler transform "" / "log" / "kink"), in nutpie's order of the graph's
+# free variables (untransformed ones first)
 _BLOCKS = (
     ("loglam_mu", "tier", ""), ("loglam_config", "config", ""), ("sigma_logit_mu", "tier", ""),
     ("sigma_logit_z", "config", ""), ("kappa_scaled_mu", "tier", ""), ("sigma_cluster_logit", "tier", ""),

@@ -41,20 +41,6 @@ def half_normal(u: float, scale: float) -> tuple[float, float]:
     return LOG_2 - HALF_LOG_2PI - math.log(scale) - 0.5 * r * r + u, 1.0 - r * r
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def gamma_log(u: float, alpha: float, beta: float) -> tuple[float, float]:
-    """log density of exp(u) ~ Gamma(alpha, rate beta), with the log transform's Jacobian, and its derivative in u."""
-    e = math.exp(u)
-    return alpha * math.log(beta) - math.lgamma(alpha) + alpha * u - beta * e, alpha - beta * e
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def normal(x: float, mean: float, sd: float) -> tuple[float, float, float]:
-    """log Normal(x | mean, sd) and its derivatives in x and in sd (the derivative in the mean is minus that in x)."""
-    z = (x - mean) / sd
-    return -HALF_LOG_2PI - math.log(sd) - 0.5 * z * z, -z / sd, (z * z - 1.0) / sd
-
-
 @intrinsic
 def _void_pointer(typingctx, address):
     """The integer ``address`` as a void pointer."""
