@@ -24,7 +24,6 @@ import xarray as xr
 
 from bayescap.errors import ModelError
 from bayescap.models import capacity_density
-
 from bayescap.models.capacity_build import (
     DEFAULT_LIKELIHOOD,
     LIKELIHOODS,
@@ -49,6 +48,7 @@ from bayescap.models.capacity_derived import (
 from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
 
 __all__ = [
+    "SAMPLER_BACKENDS",
     "DEFAULT_LIKELIHOOD",
     "DEFAULT_PRIORS",
     "LIKELIHOODS",
@@ -65,7 +65,6 @@ __all__ = [
     "linear_overpromise",
     "merge_priors",
     "node_capacity_draws",
-    "SAMPLER_BACKENDS",
     "scale_up_vs_out",
     "summarise_capacity",
 ]
