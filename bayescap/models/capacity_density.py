@@ -28,6 +28,7 @@ import math
 import numba
 import numpy as np
 import xarray as xr
+from scipy.special import expit
 
 from bayescap import dims
 from bayescap.models import kink_math, numba_kernels
@@ -330,6 +331,12 @@ def cluster_stretch(design) -> np.ndarray:
 _N_TABLE = 7  # lik (as a 1-vector), obs_f, obs_i, cfg_f, cfg_i, tier_f, pri
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _im(address, rows, cols):
+    """The C-ordered int64 matrix of ``rows`` x ``cols`` at ``address``."""
+    return iv(address, rows * cols).reshape((rows, cols))
+
+
 def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
     t = numba.carray(user_data, (3 * _N_TABLE,), dtype=np.int64)
     a, n, c = t[0::3], t[1::3], t[2::3]
@@ -339,11 +346,6 @@ def _logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):
     lp = logp_and_grad(x, grad, lik, fm(a[1], n[1], c[1]), _im(a[2], n[2], c[2]), fm(a[3], n[3], c[3]), iv(a[4], n[4]),
                        fm(a[5], n[5], c[5]), fv(a[6], n[6]))
     return report_logp(lp, grad, numba.carray(logp_ptr, (1,)))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _im(address, rows, cols):
-    return iv(address, rows * cols).reshape((rows, cols))
 
 
 def _expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):
@@ -362,7 +364,7 @@ def callbacks():
             numba.cfunc(numba_kernels.EXPAND_SIG, cache=True, error_model="numpy")(_expand_callback))
 
 
-def _centres(design, priors: dict, likelihood: str, stretch: np.ndarray) -> dict[str, np.ndarray]:
+def _centres(design, priors: dict, stretch: np.ndarray) -> dict[str, np.ndarray]:
     """The prior's central point in the sampler's coordinates (PyMC's initial point before its jitter)."""
     n_t, n_c = len(design.tiers), len(design.configs)
     k_cfg = np.full(n_c, float(priors["kappa_scaled_mu"]))
@@ -390,12 +392,8 @@ def nutpie_model(design, priors: dict, likelihood: str):
     lik, *arrays = density_inputs(design, priors, likelihood, stretch)
     keep = [np.array([lik], dtype=np.int64), *arrays]
     blocks = [(name, (size,)) for name, size, _ in parameter_layout(len(design.tiers), len(design.configs), likelihood)]
-    return numba_kernels.nutpie_model(callbacks(), blocks, _centres(design, priors, likelihood, stretch),
+    return numba_kernels.nutpie_model(callbacks(), blocks, _centres(design, priors, stretch),
                                       dict(enumerate(keep)), pointer_table(keep))
-
-
-def _expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def posterior_dataset(raw: xr.Dataset, design, priors: dict, likelihood: str) -> xr.Dataset:
@@ -435,10 +433,10 @@ def posterior_dataset(raw: xr.Dataset, design, priors: dict, likelihood: str) ->
         {
             "lam": xr.DataArray(np.exp(a["cfg_log_scale"] + out["loglam_config"].values), dims=cfg),
             "sigma_logit_config": xr.DataArray(sigma_logit, dims=cfg),
-            "sigma": xr.DataArray(_expit(sigma_logit), dims=cfg),
+            "sigma": xr.DataArray(expit(sigma_logit), dims=cfg),
             "kappa_scaled": xr.DataArray(kappa_scaled, dims=cfg),
             "kappa": xr.DataArray(kappa_scaled / a["cfg_n_max"] ** 2, dims=cfg),
-            "sigma_cluster": xr.DataArray(_expit(out["sigma_cluster_logit"].values), dims=tier),
+            "sigma_cluster": xr.DataArray(expit(out["sigma_cluster_logit"].values), dims=tier),
             "kappa_cluster": xr.DataArray(kc / a["cluster_n_ref"] ** 2, dims=tier),
             "lam_cluster": xr.DataArray(np.exp(a["cluster_log_scale"] + out["loglam_cluster"].values), dims=tier),
         }
