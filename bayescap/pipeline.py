@@ -210,7 +210,8 @@ REPORTED_VARS = {
 }
 
 
-def _with_reported_ess(diag: dict, idata: xr.DataTree, model: str) -> dict:
+def with_reported_ess(diag: dict, idata: xr.DataTree, model: str) -> dict:
+    """``diag`` with the ESS of the quantities the report states (``REPORTED_VARS``), as the run's checks use it."""
     from arviz_stats import ess
 
     post = idata["posterior"].to_dataset()
@@ -319,8 +320,8 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
 
     diagnostics = {
         # each model knows which of its quantities are sampled (and which are exact or pinned at a bound)
-        "capacity": _with_reported_ess(capacity_diagnostics(fits["capacity"]), fits["capacity"], "capacity"),
-        "traffic": _with_reported_ess(traffic_diagnostics(fits["traffic"]), fits["traffic"], "traffic"),
+        "capacity": with_reported_ess(capacity_diagnostics(fits["capacity"]), fits["capacity"], "capacity"),
+        "traffic": with_reported_ess(traffic_diagnostics(fits["traffic"]), fits["traffic"], "traffic"),
     }
     checks = model_checks(diagnostics, None)
     conflicts = prior_data_conflicts(fits)

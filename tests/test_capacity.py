@@ -75,7 +75,7 @@ def real_summary(real_fit):
 @pytest.fixture(scope="session")
 def prices() -> pd.DataFrame:
     from bayescap.inputs.prices import read_prices
-    from tests.conftest import DATA
+    from tests.conftest import REPO, DATA
 
     return read_prices(DATA / "prices" / "aws_ec2_ondemand_us_east_1.csv")
 
@@ -280,13 +280,30 @@ def test_cli_prints_and_writes_json(real_frame, tmp_path, capsys, seed):
     text = capsys.readouterr().out
     assert "specsdm91:" in text and "divergences" in text and "max r_hat" in text
     payload = json.loads(out.read_text())
-    assert set(payload) == {*real_frame["config"].unique(), "diagnostics"}  # config names are unique here
+    assert set(payload) == {*real_frame["config"].unique(), "diagnostics", "checks"}  # config names are unique here
     assert set(payload["raytracer"]) >= {"sigma", "kappa", "lam", "n_star", "x_max"}
     assert set(payload["specsdm91"]["lam"]) == {"median", "q05", "q95"}
-    assert set(payload["diagnostics"]) == {"divergences", "max_r_hat", "min_ess_bulk"}
+    assert set(payload["diagnostics"]) >= {"divergences", "max_r_hat", "min_ess_bulk", "ess_vars"}
     assert payload["raytracer"]["n_star"]["q95"] is None  # JSON null, never Infinity
+    # the forecast's checks: with these few draws the fit is not final, and the command says so, naming why
+    assert payload["checks"]["ok"] is False and payload["checks"]["problems"]
+    warning = next(line for line in text.splitlines() if line.startswith("warning: the fit failed its checks"))
+    assert all(problem in warning for problem in payload["checks"]["problems"])
 
 
+def test_cli_defaults_are_the_forecasts_fit_and_pass_its_checks(tmp_path, capsys):
+    """With no sampler flags the command fits as the forecast does (4 chains x 2,000 draws after 2,000 tuning steps)
+    and, on the example, passes the forecast's checks: no warning, and the same verdict in the JSON."""
+    from bayescap.cli import main
+    from tests.conftest import EXAMPLE
+
+    out = tmp_path / "cap.json"
+    assert main(["capacity", str(EXAMPLE / "loadtest.csv"), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    payload = json.loads(out.read_text())
+    assert payload["diagnostics"]["chains"] == 4 and payload["diagnostics"]["draws"] == 2000
+    assert payload["checks"] == {"ok": True, "problems": []}
+    assert "warning" not in text
 
 
 def test_cluster_rows_identify_scale_out(seed):

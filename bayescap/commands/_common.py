@@ -43,12 +43,12 @@ def resolve_intraday(args: argparse.Namespace) -> Path | None:
     return None
 
 
-def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000) -> None:
+def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000, chains: int = 2) -> None:
     g = parser.add_argument_group("sampling")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario file's seed, else 20261126)")
     g.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
     g.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
-    g.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+    g.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
 
 
 def add_json_option(parser: argparse.ArgumentParser, what: str) -> None:

@@ -20,8 +20,11 @@ X(N) = lam N / (1 + sigma (N-1) + kappa N (N-1)); configs of one tier share
 hyperpriors. Printed per config: posterior median [5%, 95%] of sigma
 (contention), kappa (coherency), lam (throughput of one unit), N* (the N of
 peak throughput; 'none' when kappa = 0 is plausible) and X_max, then the
-sampler diagnostics (divergences, max r_hat, min bulk ESS) -- distrust the
-numbers if divergences > 0 or r_hat > 1.01.
+sampler diagnostics (divergences, max r_hat, min bulk ESS). The sampler settings
+default to the forecast's capacity fit (4 chains x 2,000 draws after 2,000 tuning
+steps), so the numbers agree with a forecast's; a fit that fails the forecast's
+checks (divergences, R-hat > 1.01, bulk ESS < 400 for sigma and lambda) ends with
+a warning naming them: rerun with more --draws and --tune before using it.
 """
 
 PARAMS = (("sigma", "sigma"), ("kappa", "kappa"), ("lam", "lambda"), ("n_star", "N*"), ("x_max", "X_max"))
@@ -38,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("loadtest", type=Path, metavar="LOADTEST.csv", help="load-test CSV (tier,config,n,throughput)")
     add_json_option(parser, "the summary")
-    add_sampling_options(parser)
+    add_sampling_options(parser, draws=2000, tune=2000, chains=4)  # the forecast's capacity fit
     parser.set_defaults(func=run)
 
 
@@ -64,23 +67,30 @@ def format_summary(summary: dict, diag: dict) -> str:
                 f"  warning: flat at about {c['value']:.4g} from N = {c['n_from']:g}: an external ceiling "
                 "(e.g. the network), not CPU scaling; sigma/kappa describe that ceiling, do not extrapolate them"
             )
+    of = f" (of {', '.join(diag['ess_vars'])})" if diag.get("ess_vars") else ""
     lines.append(
         f"diagnostics: divergences {diag['divergences']}, max r_hat {diag['max_r_hat']:.3f}, "
-        f"min ess_bulk {diag['min_ess_bulk']:.0f}"
+        f"min ess_bulk {diag['min_ess_bulk']:.0f}{of}"
     )
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
+    from bayescap.checks import model_checks
     from bayescap.inputs.loadtest import read_loadtest
     from bayescap.models.capacity import diagnostics, fit_capacity, summarise_capacity
+    from bayescap.pipeline import with_reported_ess
 
     check_json_target(args)
     df = read_loadtest(args.loadtest)
     seed = DEFAULT_SEED if args.seed is None else args.seed
     tree = fit_capacity(df, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
     summary = summarise_capacity(tree)
-    diag = diagnostics(tree)
+    diag = with_reported_ess(diagnostics(tree), tree, "capacity")  # as a forecast's checks see the fit
+    checks = model_checks({"capacity": diag}, None)
     print(format_summary(summary, diag))
-    write_json_output(args, {**summary, "diagnostics": diag})
+    if not checks["ok"]:
+        print("warning: the fit failed its checks (" + "; ".join(checks["problems"]) + "): do not use these numbers "
+              "yet; rerun with more --draws and --tune")
+    write_json_output(args, {**summary, "diagnostics": diag, "checks": checks})
     return 0
