@@ -90,6 +90,14 @@ def _pooled(x: float, mean: float, log_tau: float) -> tuple[float, float, float]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _half_normal_log(u: float, inv_sd: float) -> tuple[float, float, float]:
+    """exp(u) ~ HalfNormal: the log density less its constant, with the log transform's Jacobian; d/du; and exp(u)."""
+    e = math.exp(u)
+    r = e * inv_sd
+    return u - 0.5 * r * r, 1.0 - r * r, e
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     """Log density at x (unconstrained, :func:`parameter_layout` order) and its gradient, written into ``grad``.
 
@@ -145,10 +153,9 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
         lp += v
         grad[o_llc + t] += d
         log_eps = x[o_ncl + t]
-        eps = math.exp(log_eps)
-        r = eps * inv_noise_sd
-        lp += log_eps - 0.5 * r * r
-        grad[o_ncl + t] += 1.0 - r * r
+        v, d, eps = _half_normal_log(log_eps, inv_noise_sd)
+        lp += v
+        grad[o_ncl + t] += d
         ref2 = tier_f[0, t] * tier_f[0, t]
         clus[0, t] = math.exp(tier_f[1, t] + x[o_llc + t])
         clus[1, t] = _invlogit(x[o_scl + t])
@@ -190,10 +197,9 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
         lp += v + log_jac
         grad[o_kcfg + j] += d * jac + dlog_jac
         log_eps = x[o_noise + j]
-        eps = math.exp(log_eps)
-        r = eps * inv_noise_sd
-        lp += log_eps - 0.5 * r * r
-        grad[o_noise + j] += 1.0 - r * r
+        v, d, eps = _half_normal_log(log_eps, inv_noise_sd)
+        lp += v
+        grad[o_noise + j] += d
         nmax2 = cfg_f[2, j] * cfg_f[2, j]
         node[0, j] = math.exp(cfg_f[1, j] + x[o_lcfg + j])
         node[1, j] = _invlogit(logit)
