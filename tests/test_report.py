@@ -214,6 +214,28 @@ def test_nothing_overlaps_and_everything_is_on_the_page(good_run, draft_run):
                     assert inter is None or inter.width < 1 or inter.height < 1, f"page {i}: two charts overlap"
 
 
+def test_a_lines_width_is_its_words_plus_its_spaces(good_run):
+    """The word wrap measures each word once and adds the spaces (layout.text_width_pt); every multi-word line the
+    report draws must measure the same whole, or lines could wrap differently from what they measure."""
+    from bayescap.report.layout import measured_width_pt, text_width_pt
+
+    checked = set()
+    for fig in good_run.figs:
+        for t in fig.texts:
+            line = t.get_text().replace(r"\$", "$")
+            if " " not in line.strip() or "$" in line:  # a dollar would be mathtext to the measure
+                continue
+            key = (line, float(t.get_fontsize()), str(t.get_fontweight()), t.get_fontfamily()[0])
+            if key in checked:
+                continue
+            checked.add(key)
+            assert text_width_pt(*key) == pytest.approx(measured_width_pt(*key), abs=0.01), key
+    assert len(checked) > 200 and {k[2] for k in checked} >= {"normal", "bold"}
+    for line in ("inputs/loadtest.csv  sha256 9f86d081884c7d65", "a  b", " leading and trailing "):  # the mono font
+        key = (line, 7.5, "normal", "DejaVu Sans Mono")
+        assert text_width_pt(*key) == pytest.approx(measured_width_pt(*key), abs=0.01), key
+
+
 def test_every_chart_has_units_on_its_axes(good_run):
     for i, fig in enumerate(good_run.figs, start=1):
         for ax in fig.axes:

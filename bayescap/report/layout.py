@@ -40,12 +40,30 @@ def _renderer() -> RendererAgg:
     return RendererAgg(100, 100, 72)  # 72 dpi: one pixel per point
 
 
-@functools.lru_cache(maxsize=4096)
-def text_width_pt(text: str, size: float, weight: str = "normal", family: str = "DejaVu Sans") -> float:
-    """Width of a single line of text in points, measured by matplotlib's Agg renderer."""
+@functools.lru_cache(maxsize=16384)
+def measured_width_pt(text: str, size: float, weight: str = "normal", family: str = "DejaVu Sans") -> float:
+    """Width of ``text`` in points, measured by matplotlib's Agg renderer (about 2 ms for a line of 80 characters)."""
     prop = FontProperties(family=family, size=size, weight=weight)
     w, _, _ = _renderer().get_text_width_height_descent(text, prop, ismath=False)
     return float(w)
+
+
+@functools.lru_cache(maxsize=64)
+def space_width_pt(size: float, weight: str = "normal", family: str = "DejaVu Sans") -> float:
+    """What one space adds between two words, in points."""
+    return measured_width_pt("x x", size, weight, family) - 2.0 * measured_width_pt("x", size, weight, family)
+
+
+def text_width_pt(text: str, size: float, weight: str = "normal", family: str = "DejaVu Sans") -> float:
+    """Width of a single line of text in points: its words as measured by :func:`measured_width_pt`, plus the spaces.
+
+    Agg's widths add up over words and spaces (the report's own lines agree with a measurement of the whole line to
+    0.01 pt: tests/test_report_layout.py), and a word is measured once however many candidate lines the word wrap
+    tries it in: measuring every candidate line whole took 5 of the report's 20 seconds.
+    """
+    words = text.split(" ")
+    return sum(measured_width_pt(w, size, weight, family) for w in words) + (len(words) - 1) * space_width_pt(
+        size, weight, family)
 
 
 def text_height_in(t) -> float:
