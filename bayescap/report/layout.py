@@ -58,7 +58,7 @@ def text_width_pt(text: str, size: float, weight: str = "normal", family: str = 
     """Width of a single line of text in points: its words as measured by :func:`measured_width_pt`, plus the spaces.
 
     Agg's widths add up over words and spaces (the report's own lines agree with a measurement of the whole line to
-    0.01 pt: tests/test_report_layout.py), and a word is measured once however many candidate lines the word wrap
+    0.01 pt: tests/test_report.py), and a word is measured once however many candidate lines the word wrap
     tries it in: measuring every candidate line whole took 5 of the report's 20 seconds.
     """
     words = text.split(" ")
