@@ -40,3 +40,23 @@ def call_logp_callback(cfunc, x: np.ndarray, table: np.ndarray):
     code = cfunc.ctypes(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
                         ctypes.c_void_p(table.ctypes.data))
     return code, out[0], grad
+
+
+def assert_density_matches_graph(logp_and_grad, args, points, logp_fn, dlogp_fn, *, rng, draws: int, spread: float,
+                                 rtol: float):
+    """At ``draws`` random unconstrained points (Normal(0, spread) per coordinate) a hand-written log density and its
+    gradient equal the PyMC graph's compiled ones. ``points`` lists ``(value variable name, size, is a vector)`` in the
+    density's coordinate order."""
+    import pytest
+
+    dim = sum(size for _, size, _ in points)
+    for _ in range(draws):
+        x = rng.normal(0.0, spread, dim)
+        point, i = {}, 0
+        for value_name, size, vector in points:
+            point[value_name] = x[i : i + size] if vector else x[i]
+            i += size
+        grad = np.empty(dim)
+        lp = logp_and_grad(x, grad, *args)
+        assert lp == pytest.approx(float(logp_fn(point)), rel=1e-10, abs=1e-7)
+        np.testing.assert_allclose(grad, dlogp_fn(point), rtol=rtol, atol=rtol)

@@ -16,7 +16,7 @@ from bayescap.models import capacity_density as cd
 from bayescap.models.capacity import fit_capacity, merge_priors
 from bayescap.models.capacity_build import build_model
 from bayescap.models.capacity_data import build_design
-from tests.conftest import call_logp_callback
+from tests.conftest import assert_density_matches_graph, call_logp_callback
 
 SEED = 20261126
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example" / "loadtest.csv"
@@ -55,18 +55,10 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, likelihood, overrides):
         logp_fn = model.compile_logp(jacobian=True)
         dlogp_fn = model.compile_dlogp(vars=value_vars, jacobian=True)
     args = cd.density_inputs(design, pri, likelihood, cd.cluster_stretch(design))
-    rng = np.random.default_rng(SEED)
-    dim = sum(size for _, size, _ in layout)
-    for _ in range(4):
-        x = rng.normal(0.0, 0.8, dim)
-        point, i = {}, 0
-        for (name, size, _), value_name, var in zip(layout, value_names, value_vars, strict=True):
-            point[value_name] = x[i : i + size] if var.ndim else x[i]
-            i += size
-        grad = np.empty(dim)
-        lp = cd.logp_and_grad(x, grad, *args)
-        assert lp == pytest.approx(float(logp_fn(point)), rel=1e-10, abs=1e-7)
-        np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-7, atol=1e-7)
+    points = [(value_name, size, var.ndim > 0)
+              for (_, size, _), value_name, var in zip(layout, value_names, value_vars, strict=True)]
+    assert_density_matches_graph(cd.logp_and_grad, args, points, logp_fn, dlogp_fn, rng=np.random.default_rng(SEED),
+                                 draws=4, spread=0.8, rtol=1e-7)
 
 
 def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():

@@ -14,7 +14,7 @@ from bayescap.models.traffic_model import build_model
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_synthetic import EventSpec, SyntheticTruth, simulate_history
 from bayescap.models.traffic_whiten import whiten
-from tests.conftest import call_logp_callback
+from tests.conftest import assert_density_matches_graph, call_logp_callback
 
 SEED = 20261126
 
@@ -60,18 +60,9 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, competitor_events, ar1,
     logp_fn = model.compile_logp(jacobian=True)
     dlogp_fn = model.compile_dlogp(vars=[model[name] for name, _, _ in layout], jacobian=True)
     args = td.density_inputs(design, pri, block, ar1=ar1, noncentred=noncentred)
-    rng = np.random.default_rng(SEED)
-    dim = sum(size for _, size, _ in layout)
-    for _ in range(3):
-        x = rng.normal(0.0, 0.7, dim)
-        point, i = {}, 0
-        for (name, size, _), value_name in zip(layout, value_names):
-            point[value_name] = x[i : i + size] if model[name].ndim else x[i]
-            i += size
-        grad = np.empty(dim)
-        lp = td.logp_and_grad(x, grad, *args)
-        assert lp == pytest.approx(float(logp_fn(point)), rel=1e-10, abs=1e-7)
-        np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-8, atol=1e-8)
+    points = [(value_name, size, model[name].ndim > 0) for (name, size, _), value_name in zip(layout, value_names)]
+    assert_density_matches_graph(td.logp_and_grad, args, points, logp_fn, dlogp_fn, rng=np.random.default_rng(SEED),
+                                 draws=3, spread=0.7, rtol=1e-8)
 
 
 def test_c_callbacks_read_the_model_arrays_and_flag_non_finite_values():
