@@ -109,7 +109,7 @@ def fit_traffic(
     t_order = time.perf_counter() - t_order
     design = design_for_order(history_df, opt, int(order))
     t0 = time.perf_counter()
-    noncentred = noncentred_walk(design, str(opt["level_param"]))
+    noncentred = noncentred_walk(str(opt["level_param"]))
     block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
     if opt["sampler_backend"] == "pymc":
         compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)

@@ -94,7 +94,7 @@ def choose_fourier_order(
     if folds < 1:
         return cands[0], {}
     starts = [n - k * int(fold_days) for k in range(folds, 0, -1)]
-    noncentred = noncentred_walk(first, str(opt["level_param"]))
+    noncentred = noncentred_walk(str(opt["level_param"]))
     scores = {}
     # single-threaded BLAS for these small products: with threads, a busy 2-core machine made the selection 2-10x
     # slower (threads wait on each other)

@@ -59,7 +59,9 @@ DEFAULT_OPTIONS: dict[str, object] = {
     # yearly Fourier pairs: "auto" (chosen per fit from its own history, see traffic_order.py) or an integer >= 1
     "fourier_order": "auto",
     "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
-    "level_param": "auto",  # random-walk parameterisation: "auto" (from the data) | "centred" | "noncentred"
+    # random-walk parameterisation: "centred" (the knots in the scale-adaptive coordinates of traffic_whiten.py) |
+    # "noncentred" (steps = rw_sd * z: slower, and divergences where the level barely moves; docs/traffic_model.md)
+    "level_param": "centred",
     # single-day occurrences: "noise" (lift = lift_mean, spread = the Gaussian event-day noise: the two cannot be told
     # apart on one day) | "pooled" (own lifts) | "auto" ("noise" when a type has more than 20 single-day occurrences)
     "single_day_lifts": "noise",
@@ -110,8 +112,8 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option weekday_yearly_order must be between 0 and fourier_order (at most {top})")
     if merged["single_day_lifts"] not in ("auto", "noise", "pooled"):
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
-    if merged["level_param"] not in ("auto", "centred", "noncentred"):
-        raise ModelError(f"option level_param must be 'auto', 'centred' or 'noncentred', got {merged['level_param']!r}")
+    if merged["level_param"] not in ("centred", "noncentred"):
+        raise ModelError(f"option level_param must be 'centred' or 'noncentred', got {merged['level_param']!r}")
     if merged["sampler_backend"] not in ("numba", "pymc"):
         raise ModelError(f"option sampler_backend must be 'numba' or 'pymc', got {merged['sampler_backend']!r}")
     if int(merged["thin"]) < 1:
