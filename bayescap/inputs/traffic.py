@@ -38,6 +38,7 @@ from bayescap.inputs.csvfile import (
     timestamp_column,
     where,
 )
+from bayescap.inputs.event_weekdays import describe, weekday_bound_events
 from bayescap.inputs.names import EVENT_TYPE_RE
 
 KIND = "traffic CSV"
@@ -205,6 +206,7 @@ def read_traffic(path: str | Path) -> pd.DataFrame:
         "event_types": [name[len(EVENT_PREFIX) :] for name in sorted(event_columns)],
         "notes": notes,
     }
+    notes += [f"{Path(path_s).name}: {describe(bound)}" for bound in weekday_bound_events(out)]
     return out
 
 

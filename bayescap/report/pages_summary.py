@@ -101,6 +101,8 @@ def summary_page(doc: Doc, files: RunFiles, status: dict) -> Page:
             color=style.DRAFT_RED,
             gid=layout.STATED,
         )
+    for caveat in s.get("caveats") or []:
+        page = layout.paragraph(doc, page, "Caveat: " + str(caveat.get("text", "")), weight="bold")
     page = layout.paragraph(doc, page, INTERVAL_EXPLAINER, size=style.FONT_SMALL, color=style.MUTED)
 
     statements = s.get("statements") or []

@@ -44,6 +44,10 @@ def sweep_page(doc: Doc, files: RunFiles) -> Page | None:
         f"The \u201c{sweep['scenario']}\u201d scenario simulated at each {types} intensity (1 = as strong as past "
         "events) from the same posterior draws: what the extra visitors bring, and what the servers cost.",
     )
+    swept = set(sweep.get("event_types") or [])
+    for caveat in files.summary.get("caveats") or []:
+        if caveat.get("event_type") in swept:
+            page = layout.paragraph(doc, page, "Caveat: " + str(caveat.get("text", "")), weight="bold")
     x = np.array([float(p["intensity"]) for p in points])
     page, (left, right) = layout.axes_block(doc, page, 2.7, ncols=2, top_pad_in=0.35)
     gain = ("visitors_by_funding", "visitors_horizon")
