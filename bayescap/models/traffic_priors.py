@@ -16,7 +16,9 @@ from bayescap.errors import ModelError
 DEFAULT_PRIORS: dict[str, float] = {
     # level: a Gaussian random walk on knots every `knot_spacing` days, linearly interpolated between knots
     "level_sd": 1.0,  # level at the first knot ~ Normal(median log count, level_sd)
-    "drift_per_year_sd": 0.5,  # drift ~ Normal(0, .) in log units per year (0.5 = +-65%/year at 1 sd)
+    # drift ~ Normal(0, .) in log units per year (1.0: x0.37 to x2.7 a year at 1 sd; 0.5 held a start-up's x3 a year
+    # to about x1.8: docs/traffic_model.md, "Priors")
+    "drift_per_year_sd": 1.0,
     "rw_sd_per_knot": 0.1,  # prior median of the innovation sd per knot step (rw_sd^2 ~ InverseGamma(2, .), zero-avoiding)
     # seasonality
     "weekday_sd": 0.5,  # day-of-week effects ~ ZeroSumNormal(.)
