@@ -315,8 +315,7 @@ def event_weekday_caveats(history, traffic) -> list[dict]:
         ratio = np.exp(post["lift_mean"].sel({EVENT_TYPE: bound.event_type}).values.ravel())
         q05, q50, q95 = (float(v) for v in np.quantile(ratio, [0.05, 0.5, 0.95]))
         typ, wd = bound.event_type, bound.weekday
-        which = f"every {wd}" if bound.free_days == 0 else f"all but {bound.free_days} of the {wd}s"
-        text = (f"The {typ} falls on {which} of the fitted history, so its lift cannot be told apart from the {wd} "
+        text = (f"The {typ} falls on {bound.which} of the fitted history, so its lift cannot be told apart from the {wd} "
                 f"effect: a {wd} with a {typ} has ×{_ratio_text(q05)} to ×{_ratio_text(q95)} the visits of "
                 f"one without (90% interval), a range the prior sets more than the data. Forecasts at the past "
                 f"intensity are not affected; scenarios that change the {typ}'s intensity scale this lift, so their "

@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from bayescap.dims import CHAIN, DRAW, EVENT_TYPE
-from bayescap.inputs.event_weekdays import MIN_FREE_WEEKDAYS, weekday_bound_events
+from bayescap.inputs.event_weekdays import MIN_FREE_WEEKDAYS, describe, weekday_bound_events
 from bayescap.inputs.traffic import read_traffic
 from bayescap.pipeline import event_weekday_caveats
 from bayescap.report import render_pages
@@ -40,6 +40,8 @@ def test_a_sale_on_every_thursday_is_found_and_one_on_some_thursdays_is_not():
         thursdays = np.flatnonzero(df["event_sale"].to_numpy())
         df.loc[thursdays[:free], "event_sale"] = 0
         assert bool(weekday_bound_events(df)) is found, free
+    assert "falls on all but 3 of the Thursdays in the history" in describe(weekday_bound_events(df)[0])
+    assert "falls on every Thursday in the history" in describe(weekday_bound_events(every)[0])
 
 
 def test_two_day_sales_every_week_are_confounded_with_both_weekdays_and_random_days_with_none():

@@ -30,6 +30,11 @@ class WeekdayBoundEvent:
     event_days: int
     free_days: int
 
+    @property
+    def which(self) -> str:
+        """"every Thursday" or "all but 2 of the Thursdays"."""
+        return f"every {self.weekday}" if self.free_days == 0 else f"all but {self.free_days} of the {self.weekday}s"
+
 
 def weekday_bound_events(history: pd.DataFrame) -> list[WeekdayBoundEvent]:
     """Event types of ``history`` (the ``read_traffic`` contract) confounded with a weekday, in type order.
@@ -63,9 +68,7 @@ def weekday_bound_events(history: pd.DataFrame) -> list[WeekdayBoundEvent]:
 
 def describe(bound: WeekdayBoundEvent) -> str:
     """The reader's note: what is confounded and what to do about it (no posterior numbers)."""
-    which = (f"every {bound.weekday}" if bound.free_days == 0
-             else f"all but {bound.free_days} of the {bound.weekday}s")
-    return (f"event type '{bound.event_type}' falls on {which} in the history: its lift cannot be told apart from the "
+    return (f"event type '{bound.event_type}' falls on {bound.which} in the history: its lift cannot be told apart from the "
             f"{bound.weekday} effect, so a scenario that changes its intensity scales a lift that mostly comes from "
             f"the prior (forecasts at the past intensity are not affected). {bound.weekday}s without a "
             f"{bound.event_type} would pin it down.")
