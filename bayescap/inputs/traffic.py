@@ -206,7 +206,8 @@ def read_traffic(path: str | Path) -> pd.DataFrame:
         "event_types": [name[len(EVENT_PREFIX) :] for name in sorted(event_columns)],
         "notes": notes,
     }
-    notes += [f"{Path(path_s).name}: {describe(bound)}" for bound in weekday_bound_events(out)]
+    # after attrs: weekday_bound_events reads the event types from them
+    out.attrs["notes"] = [*notes, *(f"{Path(path_s).name}: {describe(bound)}" for bound in weekday_bound_events(out))]
     return out
 
 
