@@ -81,11 +81,12 @@ def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     assert call_logp_callback(logp_cfunc, bad, compiled.user_data)[0] != 0
 
 
-def test_posterior_variables_equal_the_pymc_graphs():
+@pytest.mark.parametrize("kind", ["cluster-only tier", "lone config"])
+def test_posterior_variables_equal_the_pymc_graphs(kind):
     """Draws of x become the PyMC graph's posterior: every free variable on its own scale and every deterministic,
     with the graph's names, dims and values (evaluated by PyMC at the same points)."""
     pri = merge_priors(None)
-    design = build_design(_frame("cluster-only tier"), pri)
+    design = build_design(_frame(kind), pri)
     model = build_model(design, pri, "student_t")
     layout = cd.parameter_layout(len(design.tiers), len(design.configs), "student_t")
     names = [rv.name for rv in model.free_RVs] + [det.name for det in model.deterministics]

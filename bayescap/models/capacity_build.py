@@ -7,6 +7,7 @@ Model (per configuration j of tier t, node level; see docs/capacity_model.md)::
     logit(sigma_j)  = b_t + tau_b,t * z_j              (non-centred)
     k_j             ~ N(c_t, tau_c,t);   kappa_j = max(k_j, 0) / n_max,j^2   (centred, sampled as u: KinkStretch)
     tau ~ Gamma(tau_shape, tau_shape / mean); a lone config in its tier takes the tier mean's prior directly
+    (and its sigma and lam are sampled in the coordinates of ``usl_coordinates``: an exact change of variables)
     y_i ~ StudentT(nu, X_j(N_i), eps_j * ybar_j * (X_j(N_i) / ybar_j)^p)
 
 and per tier at the cluster level, with nodes m behind a proxy,
@@ -28,6 +29,7 @@ from scipy import stats
 
 from bayescap import dims, usl
 from bayescap.errors import ModelError
+from bayescap.models import usl_coordinates
 from bayescap.models.capacity_data import CapacityDesign
 from bayescap.models.compile_numba import compile_for_nutpie
 
@@ -55,27 +57,18 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
         # by the data) is a thin curved ridge that NUTS crosses with 2^8-step trees. sigma is often weakly
         # identified (near 0, little curvature before the peak), so it is non-centred: the centred form
         # then has a funnel and diverges (tried on the NGINX table). A lone config in its tier (pool = 0)
-        # has no spread to learn: it takes the marginal prior of the tier mean (tau and z drop out).
+        # has no spread to learn: it takes the marginal prior of the tier mean (tau and z drop out), and its sigma
+        # and lam are sampled in the coordinates of usl_coordinates, which straighten the ridges of one curve.
         pool = d["cfg_pooled"]
         shape = p["tau_shape"]
 
-        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, centred: bool, transform=None):
+        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, transform=None):
             mu = pm.Normal(f"{name}_mu", centre, mu_sd, dims=dims.TIER)
             tau = pm.Gamma(f"{name}_tau", alpha=shape, beta=shape / tau_mean, dims=dims.TIER)
-            loc = pt.switch(pool, mu[ct], centre)
-            scale = pt.switch(pool, tau[ct], mu_sd)
-            if centred:
-                coordinates = {} if transform is None else {"transform": transform}
-                return pm.Normal(f"{name}_config", loc, scale, dims=dims.CONFIG, **coordinates)
-            z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims.CONFIG)
-            return pm.Deterministic(f"{name}_config", loc + scale * z, dims=dims.CONFIG)
+            coordinates = {} if transform is None else {"transform": transform}
+            return pm.Normal(f"{name}_config", pt.switch(pool, mu[ct], centre), pt.switch(pool, tau[ct], mu_sd),
+                             dims=dims.CONFIG, **coordinates)
 
-        loglam = config_level("loglam", 0.0, p["loglam_mu_sd"], p["loglam_tau_mean"], centred=True)
-        lam = pm.Deterministic("lam", pt.exp(d["cfg_log_scale"] + loglam), dims=dims.CONFIG)
-        sigma_logit = config_level(
-            "sigma_logit", p["sigma_logit_mu"], p["sigma_logit_mu_sd"], p["sigma_logit_tau_mean"], centred=False
-        )
-        sigma = pm.Deterministic("sigma", pm.math.invlogit(sigma_logit), dims=dims.CONFIG)
         # k below 0 is flat in the likelihood (kappa = 0) and wide; above 0 the data push back within ~0.1.
         # KinkStretch samples k in coordinates that compress the flat side (an exact change of variables).
         kappa_k = config_level(
@@ -83,11 +76,14 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
             p["kappa_scaled_mu"],
             p["kappa_scaled_mu_sd"],
             p["kappa_scaled_tau_mean"],
-            centred=True,
             transform=KinkStretch(),
         )
         kappa_scaled = pm.Deterministic("kappa_scaled", pt.maximum(kappa_k, 0.0), dims=dims.CONFIG)
         kappa = pm.Deterministic("kappa", kappa_scaled / d["cfg_n_max"] ** 2, dims=dims.CONFIG)
+        sigma_logit = sigma_level(p, pool, ct, kappa_scaled, d["cfg_sigma_shear"], d["cfg_sigma_offset"])
+        sigma = pm.Deterministic("sigma", pm.math.invlogit(sigma_logit), dims=dims.CONFIG)
+        loglam = lam_level(p, pool, ct, sigma, kappa, d["cfg_lam_ref"])
+        lam = pm.Deterministic("lam", pt.exp(d["cfg_log_scale"] + loglam), dims=dims.CONFIG)
 
         sc_logit = pm.Normal("sigma_cluster_logit", p["sigma_cluster_logit_mu"], p["sigma_cluster_logit_sd"], dims=dims.TIER)
         sigma_cluster = pm.Deterministic("sigma_cluster", pm.math.invlogit(sc_logit), dims=dims.TIER)
@@ -125,6 +121,46 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
                 nu = pm.Gamma("nu", p["nu_alpha"], p["nu_beta"])
                 pm.StudentT(OBSERVED, nu=nu, mu=mu, sigma=scale, observed=d["y"], dims=dims.OBS)
     return model
+
+
+def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, gamma, offset):
+    """logit(sigma_j) = b_t + tau_b,t z_j (non-centred); a lone config, b and tau fixed at the prior's, is sampled in the
+    coordinates of :mod:`bayescap.models.usl_coordinates` (free variable ``sigma_logit_v``; for pooled configs v = z)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    centre, mu_sd = p["sigma_logit_mu"], p["sigma_logit_mu_sd"]
+    mu = pm.Normal("sigma_logit_mu", centre, mu_sd, dims=dims.TIER)
+    tau = pm.Gamma("sigma_logit_tau", alpha=p["tau_shape"], beta=p["tau_shape"] / p["sigma_logit_tau_mean"], dims=dims.TIER)
+    v = pm.Flat("sigma_logit_v", dims=dims.CONFIG)
+    w = v + offset - gamma * kappa_scaled
+    z_lone = (usl_coordinates.LOG_KNEE + pt.log(pt.softplus(w)) - centre) / mu_sd
+    log_jac = -pt.softplus(-w) - pt.log(pt.softplus(w)) - np.log(mu_sd)
+    z = pm.Deterministic("sigma_logit_z", pt.switch(pool, v, z_lone), dims=dims.CONFIG)
+    log_prior = -0.5 * pt.sqr(z) - 0.5 * np.log(2.0 * np.pi) + pt.switch(pool, 0.0, log_jac)
+    pm.Potential("sigma_logit_z_prior", pt.sum(log_prior))
+    return pm.Deterministic(
+        "sigma_logit_config", pt.switch(pool, mu[ct], centre) + pt.switch(pool, tau[ct], mu_sd) * z, dims=dims.CONFIG
+    )
+
+
+def lam_level(p: dict[str, float], pool, ct, sigma, kappa, n_ref):
+    """log(lam_j / s_t) ~ Normal(a_t, tau_a,t) (centred; a lone config: the tier mean's prior), sampled as
+    ``loglam_v`` = log(lam / s) - log D(n_ref) (:mod:`bayescap.models.usl_coordinates`; pooled configs: n_ref = 0,
+    so loglam_v = log(lam / s))."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    mu = pm.Normal("loglam_mu", 0.0, p["loglam_mu_sd"], dims=dims.TIER)
+    tau = pm.Gamma("loglam_tau", alpha=p["tau_shape"], beta=p["tau_shape"] / p["loglam_tau_mean"], dims=dims.TIER)
+    v = pm.Flat("loglam_v", dims=dims.CONFIG)
+    den = 1.0 + sigma * (n_ref - 1.0) + kappa * n_ref * (n_ref - 1.0)
+    loglam = pm.Deterministic(
+        "loglam_config", v + pt.switch(n_ref > 0, pt.log(pt.switch(n_ref > 0, den, 1.0)), 0.0), dims=dims.CONFIG
+    )
+    prior = pm.logp(pm.Normal.dist(pt.switch(pool, mu[ct], 0.0), pt.switch(pool, tau[ct], p["loglam_mu_sd"])), loglam)
+    pm.Potential("loglam_prior", pt.sum(prior))
+    return loglam
 
 
 def compile_model(model) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bayescap.errors import InputError, ModelError
+from bayescap.models import usl_coordinates
 
 REQUIRED_COLUMNS = ("tier", "config", "n", "throughput")
 LEVELS = ("node", "cluster")
@@ -137,6 +138,18 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
     cfg_n_max = np.maximum(cfg_n_max, 2.0)
     cluster_n_ref = np.maximum(cluster_n_ref, 2.0)
 
+    # a lone config's sampler coordinates (usl_coordinates): the slope of its sigma-kappa ridge and its reference level
+    cfg_pooled = np.array([float(config_tier.count(t) > 1) for t in config_tier])
+    cfg_sigma_shear = np.zeros(len(pairs))
+    cfg_lam_ref = np.zeros(len(pairs))
+    cfg_sigma_offset = np.zeros(len(pairs))
+    for j in np.flatnonzero(cfg_pooled == 0):
+        rows = (cfg_idx == j) & ~is_cluster
+        cfg_sigma_shear[j] = usl_coordinates.sigma_shear(n[rows], cfg_n_max[j])
+        cfg_lam_ref[j] = usl_coordinates.reference_level(n[rows], y[rows])
+        cfg_sigma_offset[j] = usl_coordinates.sigma_offset(
+            cfg_sigma_shear[j], priors["sigma_logit_mu"], priors["kappa_scaled_mu"])
+
     arrays = {
         "y": y,
         "n": n,
@@ -145,7 +158,10 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
         "is_cluster": is_cluster.astype(np.int64),
         "noise_ref": noise_ref,
         "cfg_tier_idx": np.array([tier_pos[t] for t in config_tier], np.int64),
-        "cfg_pooled": np.array([float(config_tier.count(t) > 1) for t in config_tier]),
+        "cfg_pooled": cfg_pooled,
+        "cfg_sigma_shear": cfg_sigma_shear,
+        "cfg_sigma_offset": cfg_sigma_offset,
+        "cfg_lam_ref": cfg_lam_ref,
         "cfg_log_scale": cfg_log_scale,
         "cfg_n_max": cfg_n_max,
         "cluster_n_ref": cluster_n_ref,

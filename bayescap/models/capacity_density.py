@@ -17,7 +17,8 @@ posteriors (``sampler_backend="pymc"`` samples the graph itself).
 Unconstrained parameter vector ``x``, in the order of :func:`parameter_layout` (the order in which nutpie stores the
 graph's free variables):
 T values per tier and C per config; the spreads (``*_tau``), ``noise``, ``noise_cluster`` and ``nu`` are sampled as
-logs, ``kappa_scaled_config`` and ``kappa_cluster_raw`` in the KinkStretch coordinates.
+logs, ``kappa_scaled_config`` and ``kappa_cluster_raw`` in the KinkStretch coordinates, ``sigma_logit_v`` and ``loglam_v``
+(a lone config's sigma and lam) in those of :mod:`bayescap.models.usl_coordinates`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import xarray as xr
 from scipy.special import expit
 
 from bayescap import dims
-from bayescap.models import kink_math, numba_kernels
+from bayescap.models import kink_math, numba_kernels, usl_coordinates
 from bayescap.models.numba_kernels import digamma, fm, fv, iv, pointer_table, report_logp
 
 LIKELIHOOD_CODES = {"student_t": 0, "normal": 1, "lognormal": 2}
@@ -44,8 +45,8 @@ PRIOR_ORDER = (
 # (name, per "tier" / "config" / "scalar", sampler transform "" / "log" / "kink"), in nutpie's order of the graph's
 # free variables (untransformed ones first)
 _BLOCKS = (
-    ("loglam_mu", "tier", ""), ("loglam_config", "config", ""), ("sigma_logit_mu", "tier", ""),
-    ("sigma_logit_z", "config", ""), ("kappa_scaled_mu", "tier", ""), ("sigma_cluster_logit", "tier", ""),
+    ("loglam_mu", "tier", ""), ("loglam_v", "config", ""), ("sigma_logit_mu", "tier", ""),
+    ("sigma_logit_v", "config", ""), ("kappa_scaled_mu", "tier", ""), ("sigma_cluster_logit", "tier", ""),
     ("loglam_cluster", "tier", ""), ("loglam_tau", "tier", "log"), ("sigma_logit_tau", "tier", "log"),
     ("kappa_scaled_tau", "tier", "log"), ("kappa_scaled_config", "config", "kink"), ("kappa_cluster_raw", "tier", "kink"),
     ("noise", "config", "log"), ("noise_cluster", "tier", "log"), ("nu", "scalar", "log"),
@@ -102,9 +103,10 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     """Log density at x (unconstrained, :func:`parameter_layout` order) and its gradient, written into ``grad``.
 
     obs_f rows: throughput y, n, noise reference and its log; obs_i rows: config index, tier index, is_cluster;
-    cfg_f rows: pooled, log scale, n_max, stretch; cfg_i: the config's tier; tier_f rows: cluster n_ref, cluster log
-    scale, stretch; pri: the priors in ``PRIOR_ORDER``, the KinkStretch width and the density's constant
-    (:func:`log_density_constant`). ``lik``: 0 Student-t, 1 normal, 2 lognormal.
+    cfg_f rows: pooled, log scale, n_max, stretch, and gamma, n_ref and v_0 of usl_coordinates; cfg_i: the config's
+    tier; tier_f rows: cluster n_ref, cluster log scale, stretch; pri: the priors in ``PRIOR_ORDER``, the KinkStretch
+    width, the density's constant (:func:`log_density_constant`) and usl_coordinates' log knee. ``lik``: 0 Student-t,
+    1 normal, 2 lognormal.
     """
     n_t = tier_f.shape[1]
     n_c = cfg_f.shape[1]
@@ -126,7 +128,7 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     # rows: lam, sigma, kappa, eps, log eps, d kappa / d u, the sigma logit's scale, then d logp / d (lam, sigma,
     # kappa, eps) summed over the points; per tier (its cluster level) and per config
     clus = np.zeros((11, n_t))
-    node = np.zeros((11, n_c))
+    node = np.zeros((14, n_c))
 
     for t in range(n_t):
         v, d = _sq_normal(x[t], 0.0, 1.0 / pri[0])
@@ -167,25 +169,6 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     for j in range(n_c):
         t = cfg_i[j]
         pooled = cfg_f[0, j] > 0.0
-        # log lam, centred
-        if pooled:
-            v, d, d_log_tau = _pooled(x[o_lcfg + j], x[t], x[o_ltau + t])
-            grad[t] -= d
-            grad[o_ltau + t] += d_log_tau
-        else:
-            v, d = _sq_normal(x[o_lcfg + j], 0.0, 1.0 / pri[0])
-        lp += v
-        grad[o_lcfg + j] += d
-        # logit sigma, non-centred
-        z = x[o_sz + j]
-        lp -= 0.5 * z * z
-        grad[o_sz + j] -= z
-        if pooled:
-            node[6, j] = math.exp(x[o_stau + t])
-            logit = x[o_smu + t] + node[6, j] * z
-        else:
-            node[6, j] = pri[3]
-            logit = pri[2] + pri[3] * z
         # k, centred, in KinkStretch coordinates
         k, jac, log_jac, dlog_jac = _kink(x[o_kcfg + j], cfg_f[3, j], width)
         if pooled:
@@ -196,12 +179,54 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
             v, d = _sq_normal(k, pri[5], 1.0 / pri[6])
         lp += v + log_jac
         grad[o_kcfg + j] += d * jac + dlog_jac
+        # logit sigma = mean + scale z, z ~ N(0, 1): pooled, z is sampled (non-centred); lone, v (usl_coordinates) with
+        # w = v + v_0 - gamma max(k, 0), logit sigma = log c + log softplus(w), and log dz/dv added
+        node[11, j] = 0.0
+        if pooled:
+            z = x[o_sz + j]
+            lp -= 0.5 * z * z
+            grad[o_sz + j] -= z
+            node[6, j] = math.exp(x[o_stau + t])
+            logit = x[o_smu + t] + node[6, j] * z
+        else:
+            gamma = cfg_f[4, j]
+            w = x[o_sz + j] + cfg_f[6, j] - (gamma * k if k > 0.0 else 0.0)
+            dw_du = -gamma * jac if k > 0.0 else 0.0
+            sp_pos = w + math.log1p(math.exp(-w)) if w > 0.0 else math.log1p(math.exp(w))  # softplus(w)
+            sp_neg = sp_pos - w  # softplus(-w)
+            sg = math.exp(-sp_neg)  # sigmoid(w)
+            logit = pri[20] + math.log(sp_pos)
+            z = (logit - pri[2]) / pri[3]
+            lp += -0.5 * z * z - sp_neg - math.log(sp_pos)
+            g_w = -z * sg / (sp_pos * pri[3]) + (1.0 - sg) - sg / sp_pos
+            grad[o_sz + j] += g_w
+            grad[o_kcfg + j] += g_w * dw_du
+            node[6, j] = sg / sp_pos  # d logit / d v
+            node[11, j] = dw_du
+        # log lam, centred; sampled as log lam - log D(n_ref) where n_ref > 0 (log of X(n_ref) / n_ref)
+        sig_j = _invlogit(logit)
+        kap_j = k / (cfg_f[2, j] * cfg_f[2, j]) if k > 0.0 else 0.0
+        n_ref = cfg_f[5, j]
+        log_lam = x[o_lcfg + j]
+        node[13, j] = 0.0
+        if n_ref > 0.0:
+            d_ref = 1.0 + sig_j * (n_ref - 1.0) + kap_j * n_ref * (n_ref - 1.0)
+            log_lam += math.log(d_ref)
+            node[13, j] = d_ref
+        if pooled:
+            v, d, d_log_tau = _pooled(log_lam, x[t], x[o_ltau + t])
+            grad[t] -= d
+            grad[o_ltau + t] += d_log_tau
+        else:
+            v, d = _sq_normal(log_lam, 0.0, 1.0 / pri[0])
+        lp += v
+        node[12, j] = d
         log_eps = x[o_noise + j]
         v, d, eps = _half_normal_log(log_eps, inv_noise_sd)
         lp += v
         grad[o_noise + j] += d
         nmax2 = cfg_f[2, j] * cfg_f[2, j]
-        node[0, j] = math.exp(cfg_f[1, j] + x[o_lcfg + j])
+        node[0, j] = math.exp(cfg_f[1, j] + log_lam)
         node[1, j] = _invlogit(logit)
         node[2, j] = k / nmax2 if k > 0.0 else 0.0
         node[3, j] = eps
@@ -269,9 +294,15 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
         grad[o_ncl + t] += clus[10, t] * clus[3, t]
     for j in range(n_c):
         t = cfg_i[j]
-        grad[o_lcfg + j] += node[7, j] * node[0, j]
+        g_loglam = node[12, j] + node[7, j] * node[0, j]
+        grad[o_lcfg + j] += g_loglam
+        n_ref = cfg_f[5, j]
+        if n_ref > 0.0:
+            node[8, j] += g_loglam * (n_ref - 1.0) / node[13, j]
+            node[9, j] += g_loglam * n_ref * (n_ref - 1.0) / node[13, j]
         g_logit = node[8, j] * node[1, j] * (1.0 - node[1, j])
         grad[o_sz + j] += g_logit * node[6, j]
+        grad[o_kcfg + j] += g_logit * node[6, j] * node[11, j]
         if cfg_f[0, j] > 0.0:
             grad[o_smu + t] += g_logit
             grad[o_stau + t] += g_logit * x[o_sz + j] * node[6, j]
@@ -297,7 +328,7 @@ def log_density_constant(design, priors: dict, likelihood: str) -> float:
     )
     pooled = design.arrays["cfg_pooled"] > 0
     per_config = np.where(pooled, -h, -h - math.log(p["loglam_mu_sd"]))  # log lam
-    per_config = per_config - h  # the sigma logit's z
+    per_config = per_config - h - np.where(pooled, 0.0, math.log(p["sigma_logit_mu_sd"]))  # z, and log dz/dv's constant
     per_config = per_config + np.where(pooled, -h, -h - math.log(p["kappa_scaled_mu_sd"]))  # k
     per_config = per_config + math.log(2.0) - h - math.log(p["noise_rel_sd"])
     total = n_t * per_tier + float(per_config.sum())
@@ -317,13 +348,15 @@ def density_inputs(design, priors: dict, likelihood: str, cluster_stretch: np.nd
     obs_i = np.ascontiguousarray(np.vstack([a["cfg_idx"], a["tier_idx"], a["is_cluster"]]), dtype=np.int64)
     n_c = len(design.configs)
     cfg_f = np.ascontiguousarray(
-        np.vstack([a["cfg_pooled"], a["cfg_log_scale"], a["cfg_n_max"], np.full(n_c, kink_math.DEFAULT_STRETCH)]).reshape(4, n_c),
+        np.vstack([a["cfg_pooled"], a["cfg_log_scale"], a["cfg_n_max"], np.full(n_c, kink_math.DEFAULT_STRETCH),
+                   a["cfg_sigma_shear"], a["cfg_lam_ref"], a["cfg_sigma_offset"]]).reshape(7, n_c),
         dtype=np.float64,
     )
     cfg_i = np.ascontiguousarray(a["cfg_tier_idx"], dtype=np.int64)
     tier_f = np.ascontiguousarray(np.vstack([a["cluster_n_ref"], a["cluster_log_scale"], cluster_stretch]), dtype=np.float64)
     constant = log_density_constant(design, priors, likelihood)
-    pri = np.array([float(priors[k]) for k in PRIOR_ORDER] + [kink_math.DEFAULT_WIDTH, constant], dtype=np.float64)
+    pri = np.array([float(priors[k]) for k in PRIOR_ORDER] + [kink_math.DEFAULT_WIDTH, constant, usl_coordinates.LOG_KNEE],
+                   dtype=np.float64)
     return (np.int64(LIKELIHOOD_CODES[likelihood]), obs_f, obs_i, cfg_f, cfg_i, tier_f, pri)
 
 
@@ -432,12 +465,20 @@ def posterior_dataset(raw: xr.Dataset, design, priors: dict, likelihood: str) ->
     tier = (*sample, dims.TIER)
     loc = np.where(pooled, out["sigma_logit_mu"].values[..., ct], priors["sigma_logit_mu"])
     scale = np.where(pooled, out["sigma_logit_tau"].values[..., ct], priors["sigma_logit_mu_sd"])
-    sigma_logit = loc + scale * out["sigma_logit_z"].values
     kappa_scaled = np.maximum(out["kappa_scaled_config"].values, 0.0)
+    v = out["sigma_logit_v"].values
+    z_lone = usl_coordinates.z_of(v, kappa_scaled, a["cfg_sigma_shear"], a["cfg_sigma_offset"],
+                                  priors["sigma_logit_mu"], priors["sigma_logit_mu_sd"])
+    z = np.where(pooled, v, z_lone)
+    sigma_logit = loc + scale * z
+    loglam = out["loglam_v"].values + usl_coordinates.log_denominator(
+        expit(sigma_logit), kappa_scaled / a["cfg_n_max"] ** 2, a["cfg_lam_ref"])
     kc = np.maximum(out["kappa_cluster_raw"].values, 0.0)
     out.update(
         {
-            "lam": xr.DataArray(np.exp(a["cfg_log_scale"] + out["loglam_config"].values), dims=cfg),
+            "loglam_config": xr.DataArray(loglam, dims=cfg),
+            "lam": xr.DataArray(np.exp(a["cfg_log_scale"] + loglam), dims=cfg),
+            "sigma_logit_z": xr.DataArray(z, dims=cfg),
             "sigma_logit_config": xr.DataArray(sigma_logit, dims=cfg),
             "sigma": xr.DataArray(expit(sigma_logit), dims=cfg),
             "kappa_scaled": xr.DataArray(kappa_scaled, dims=cfg),

@@ -21,7 +21,7 @@ from bayescap.errors import InputError, ModelError
 SUMMARY_PARAMS = ("sigma", "kappa", "lam", "n_star", "x_max")
 OPTION = "option"  # dim of scale_up_vs_out's alternatives (not in bayescap.dims: only used here)
 _FREE_VARS = (
-    "loglam_mu", "loglam_tau", "loglam_config", "sigma_logit_mu", "sigma_logit_tau", "sigma_logit_z", "sigma_logit_config",
+    "loglam_mu", "loglam_tau", "loglam_v", "loglam_config", "sigma_logit_mu", "sigma_logit_tau", "sigma_logit_v", "sigma_logit_z", "sigma_logit_config",
     "kappa_scaled_mu", "kappa_scaled_tau", "kappa_scaled_config", "sigma_cluster_logit", "kappa_cluster_raw", "loglam_cluster", "noise", "noise_cluster", "nu",
 )  # fmt: skip
 
