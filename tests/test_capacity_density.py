@@ -26,6 +26,9 @@ def _frame(kind: str) -> pd.DataFrame:
     df = read_loadtest(EXAMPLE)
     if kind == "lone config":  # the static tier keeps one config: it takes the tier mean's prior directly
         return df[~((df["tier"] == "static") & (df["config"] == "c6i.2xlarge"))].reset_index(drop=True)
+    if kind == "lone config, two levels":  # too few levels for sigma's v coordinates: z, with the lam shear
+        lone = df[~((df["tier"] == "static") & (df["config"] == "c6i.2xlarge"))]
+        return lone[~((lone["tier"] == "static") & (lone["n"] > 2))].reset_index(drop=True)
     if kind == "cluster-only tier":  # a proxy tier measured only as a cluster: its node level is prior-only
         proxy = df[(df["tier"] == "app") & (df["level"] == "cluster")].assign(tier="proxy", config="haproxy")
         return pd.concat([df, proxy], ignore_index=True)
@@ -37,6 +40,7 @@ CASES = [
     ("example", "normal", {"noise_power": 0.5}),
     ("example", "lognormal", {}),
     ("lone config", "student_t", {"noise_power": 1.0}),
+    ("lone config, two levels", "normal", {}),
     ("cluster-only tier", "student_t", {}),
 ]
 
@@ -81,7 +85,7 @@ def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     assert call_logp_callback(logp_cfunc, bad, compiled.user_data)[0] != 0
 
 
-@pytest.mark.parametrize("kind", ["cluster-only tier", "lone config"])
+@pytest.mark.parametrize("kind", ["cluster-only tier", "lone config", "lone config, two levels"])
 def test_posterior_variables_equal_the_pymc_graphs(kind):
     """Draws of x become the PyMC graph's posterior: every free variable on its own scale and every deterministic,
     with the graph's names, dims and values (evaluated by PyMC at the same points)."""

@@ -71,6 +71,10 @@ def test_design_sets_the_coordinates_of_lone_configs_only():
     two = pd.concat([lone, lone.assign(config="c2")], ignore_index=True)
     b = build_design(two, merge_priors(None)).arrays
     assert (b["cfg_pooled"] == 1).all() and (b["cfg_sigma_shear"] == 0).all() and (b["cfg_lam_ref"] == 0).all()
+    assert a["cfg_sigma_odds"][0] == 1 and (b["cfg_sigma_odds"] == 0).all()
+    # two levels do not shape sigma: it keeps its logit (z), while lam still gets its reference level
+    few = build_design(lone[lone["n"] <= 2], merge_priors(None)).arrays
+    assert few["cfg_sigma_odds"][0] == 0 and few["cfg_sigma_shear"][0] == 0 and few["cfg_lam_ref"][0] == 2.0
     # one level cannot show a ridge
     assert uc.sigma_shear(np.array([4.0, 4.0]), 4.0) == 0.0
     # past the peak the best-measured level is the peak's

@@ -80,7 +80,9 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
         )
         kappa_scaled = pm.Deterministic("kappa_scaled", pt.maximum(kappa_k, 0.0), dims=dims.CONFIG)
         kappa = pm.Deterministic("kappa", kappa_scaled / d["cfg_n_max"] ** 2, dims=dims.CONFIG)
-        sigma_logit = sigma_level(p, pool, ct, kappa_scaled, d["cfg_sigma_shear"], d["cfg_sigma_offset"])
+        sigma_logit = sigma_level(
+            p, pool, ct, kappa_scaled, d["cfg_sigma_odds"], d["cfg_sigma_shear"], d["cfg_sigma_offset"]
+        )
         sigma = pm.Deterministic("sigma", pm.math.invlogit(sigma_logit), dims=dims.CONFIG)
         loglam = lam_level(p, pool, ct, sigma, kappa, d["cfg_lam_ref"])
         lam = pm.Deterministic("lam", pt.exp(d["cfg_log_scale"] + loglam), dims=dims.CONFIG)
@@ -123,9 +125,9 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
     return model
 
 
-def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, gamma, offset):
+def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, odds, gamma, offset):
     """logit(sigma_j) = b_t + tau_b,t z_j (non-centred); a lone config, b and tau fixed at the prior's, is sampled in the
-    coordinates of :mod:`bayescap.models.usl_coordinates` (free variable ``sigma_logit_v``; for pooled configs v = z)."""
+    coordinates of :mod:`bayescap.models.usl_coordinates` where ``odds`` (free variable ``sigma_logit_v``; elsewhere v = z)."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -136,8 +138,8 @@ def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, gamma, offset):
     w = v + offset - gamma * kappa_scaled
     z_lone = (usl_coordinates.LOG_KNEE + pt.log(pt.softplus(w)) - centre) / mu_sd
     log_jac = -pt.softplus(-w) - pt.log(pt.softplus(w)) - np.log(mu_sd)
-    z = pm.Deterministic("sigma_logit_z", pt.switch(pool, v, z_lone), dims=dims.CONFIG)
-    log_prior = -0.5 * pt.sqr(z) - 0.5 * np.log(2.0 * np.pi) + pt.switch(pool, 0.0, log_jac)
+    z = pm.Deterministic("sigma_logit_z", pt.switch(odds, z_lone, v), dims=dims.CONFIG)
+    log_prior = -0.5 * pt.sqr(z) - 0.5 * np.log(2.0 * np.pi) + pt.switch(odds, log_jac, 0.0)
     pm.Potential("sigma_logit_z_prior", pt.sum(log_prior))
     return pm.Deterministic(
         "sigma_logit_config", pt.switch(pool, mu[ct], centre) + pt.switch(pool, tau[ct], mu_sd) * z, dims=dims.CONFIG

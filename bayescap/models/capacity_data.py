@@ -143,10 +143,14 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
     cfg_sigma_shear = np.zeros(len(pairs))
     cfg_lam_ref = np.zeros(len(pairs))
     cfg_sigma_offset = np.zeros(len(pairs))
+    cfg_sigma_odds = np.zeros(len(pairs))
     for j in np.flatnonzero(cfg_pooled == 0):
         rows = (cfg_idx == j) & ~is_cluster
-        cfg_sigma_shear[j] = usl_coordinates.sigma_shear(n[rows], cfg_n_max[j])
         cfg_lam_ref[j] = usl_coordinates.reference_level(n[rows], y[rows])
+        if np.unique(n[rows]).size < usl_coordinates.MIN_LEVELS_FOR_ODDS:
+            continue  # sigma is the prior's there: its logit is the better coordinate
+        cfg_sigma_odds[j] = 1.0
+        cfg_sigma_shear[j] = usl_coordinates.sigma_shear(n[rows], cfg_n_max[j])
         cfg_sigma_offset[j] = usl_coordinates.sigma_offset(
             cfg_sigma_shear[j], priors["sigma_logit_mu"], priors["kappa_scaled_mu"])
 
@@ -159,6 +163,7 @@ def build_design(df: pd.DataFrame, priors: dict[str, float]) -> CapacityDesign:
         "noise_ref": noise_ref,
         "cfg_tier_idx": np.array([tier_pos[t] for t in config_tier], np.int64),
         "cfg_pooled": cfg_pooled,
+        "cfg_sigma_odds": cfg_sigma_odds,
         "cfg_sigma_shear": cfg_sigma_shear,
         "cfg_sigma_offset": cfg_sigma_offset,
         "cfg_lam_ref": cfg_lam_ref,

@@ -103,7 +103,7 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     """Log density at x (unconstrained, :func:`parameter_layout` order) and its gradient, written into ``grad``.
 
     obs_f rows: throughput y, n, noise reference and its log; obs_i rows: config index, tier index, is_cluster;
-    cfg_f rows: pooled, log scale, n_max, stretch, and gamma, n_ref and v_0 of usl_coordinates; cfg_i: the config's
+    cfg_f rows: pooled, log scale, n_max, stretch, and gamma, n_ref, v_0 and the v flag of usl_coordinates; cfg_i: the config's
     tier; tier_f rows: cluster n_ref, cluster log scale, stretch; pri: the priors in ``PRIOR_ORDER``, the KinkStretch
     width, the density's constant (:func:`log_density_constant`) and usl_coordinates' log knee. ``lik``: 0 Student-t,
     1 normal, 2 lognormal.
@@ -179,15 +179,19 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
             v, d = _sq_normal(k, pri[5], 1.0 / pri[6])
         lp += v + log_jac
         grad[o_kcfg + j] += d * jac + dlog_jac
-        # logit sigma = mean + scale z, z ~ N(0, 1): pooled, z is sampled (non-centred); lone, v (usl_coordinates) with
+        # logit sigma = mean + scale z, z ~ N(0, 1): z is sampled (non-centred), or for a lone config v (usl_coordinates) with
         # w = v + v_0 - gamma max(k, 0), logit sigma = log c + log softplus(w), and log dz/dv added
         node[11, j] = 0.0
-        if pooled:
+        if cfg_f[7, j] == 0.0:  # z itself (pooled configs, and lone ones with too few levels for v)
             z = x[o_sz + j]
             lp -= 0.5 * z * z
             grad[o_sz + j] -= z
-            node[6, j] = math.exp(x[o_stau + t])
-            logit = x[o_smu + t] + node[6, j] * z
+            if pooled:
+                node[6, j] = math.exp(x[o_stau + t])
+                logit = x[o_smu + t] + node[6, j] * z
+            else:
+                node[6, j] = pri[3]
+                logit = pri[2] + pri[3] * z
         else:
             gamma = cfg_f[4, j]
             w = x[o_sz + j] + cfg_f[6, j] - (gamma * k if k > 0.0 else 0.0)
@@ -328,7 +332,8 @@ def log_density_constant(design, priors: dict, likelihood: str) -> float:
     )
     pooled = design.arrays["cfg_pooled"] > 0
     per_config = np.where(pooled, -h, -h - math.log(p["loglam_mu_sd"]))  # log lam
-    per_config = per_config - h - np.where(pooled, 0.0, math.log(p["sigma_logit_mu_sd"]))  # z, and log dz/dv's constant
+    odds = design.arrays["cfg_sigma_odds"] > 0
+    per_config = per_config - h - np.where(odds, math.log(p["sigma_logit_mu_sd"]), 0.0)  # z, and log dz/dv's constant
     per_config = per_config + np.where(pooled, -h, -h - math.log(p["kappa_scaled_mu_sd"]))  # k
     per_config = per_config + math.log(2.0) - h - math.log(p["noise_rel_sd"])
     total = n_t * per_tier + float(per_config.sum())
@@ -349,7 +354,7 @@ def density_inputs(design, priors: dict, likelihood: str, cluster_stretch: np.nd
     n_c = len(design.configs)
     cfg_f = np.ascontiguousarray(
         np.vstack([a["cfg_pooled"], a["cfg_log_scale"], a["cfg_n_max"], np.full(n_c, kink_math.DEFAULT_STRETCH),
-                   a["cfg_sigma_shear"], a["cfg_lam_ref"], a["cfg_sigma_offset"]]).reshape(7, n_c),
+                   a["cfg_sigma_shear"], a["cfg_lam_ref"], a["cfg_sigma_offset"], a["cfg_sigma_odds"]]).reshape(8, n_c),
         dtype=np.float64,
     )
     cfg_i = np.ascontiguousarray(a["cfg_tier_idx"], dtype=np.int64)
@@ -469,7 +474,7 @@ def posterior_dataset(raw: xr.Dataset, design, priors: dict, likelihood: str) ->
     v = out["sigma_logit_v"].values
     z_lone = usl_coordinates.z_of(v, kappa_scaled, a["cfg_sigma_shear"], a["cfg_sigma_offset"],
                                   priors["sigma_logit_mu"], priors["sigma_logit_mu_sd"])
-    z = np.where(pooled, v, z_lone)
+    z = np.where(a["cfg_sigma_odds"] > 0, z_lone, v)
     sigma_logit = loc + scale * z
     loglam = out["loglam_v"].values + usl_coordinates.log_denominator(
         expit(sigma_logit), kappa_scaled / a["cfg_n_max"] ** 2, a["cfg_lam_ref"])

@@ -27,7 +27,8 @@ therefore moves in (v, u, l):
 Given k, v -> sigma is one-to-one, and both shears have a unit Jacobian, so the log-Jacobian is that of v -> z alone,
 where z is the standard normal the model puts on sigma's logit (logit sigma = mu + sd z); it is added to the density.
 The model and its posterior are unchanged: only the coordinates the sampler moves in differ. A configuration that
-shares its tier with others keeps the non-centred z and log lam itself (gamma = 0, n_ref = 0).
+shares its tier with others keeps the non-centred z and log lam itself (gamma = 0, n_ref = 0); a lone configuration
+tested at fewer than ``MIN_LEVELS_FOR_ODDS`` levels keeps z (but gets the lam shear).
 
 numpy only (the PyMC graph and the numba density write the same formulas in their own terms).
 """
@@ -42,6 +43,10 @@ KNEE = 0.003
 """c: odds(sigma) below which v acts on the log scale. Over 16 small single-configuration fits each, c = 0.003 and
 0.001 converged alike and c = 0.03 did not (docs/capacity_model.md, "Mixing")."""
 LOG_KNEE = math.log(KNEE)
+MIN_LEVELS_FOR_ODDS = 3
+"""A lone config tested at fewer levels keeps sigma's logit (z) as its coordinate: with one or two levels the data do
+not shape sigma, whose posterior is then about its prior, a normal in z but skewed in v (max R-hat 1.055 and 1.071
+with v, 1.015 and 1.012 with z, on a config tested at N = 1 only and at N = 1, 2)."""
 
 
 def sigma_shear(n: np.ndarray, n_max: float) -> float:
