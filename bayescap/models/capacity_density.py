@@ -125,8 +125,9 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
     shape, width = pri[8], pri[18]
     inv_noise_sd = 1.0 / pri[9]
     lp = pri[19]
-    # rows: lam, sigma, kappa, eps, log eps, d kappa / d u, the sigma logit's scale, then d logp / d (lam, sigma,
-    # kappa, eps) summed over the points; per tier (its cluster level) and per config
+    # rows: lam, sigma, kappa, eps, log eps, d kappa / d u, the sigma logit's scale (d logit / d its coordinate), then
+    # d logp / d (lam, sigma, kappa, eps) summed over the points; per tier (its cluster level) and per config; a
+    # config's rows 11-13: d w / d u of the sigma shear, d (log lam's prior) / d log lam, and D(n_ref)
     clus = np.zeros((11, n_t))
     node = np.zeros((14, n_c))
 
@@ -231,8 +232,8 @@ def logp_and_grad(x, grad, lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri):
         grad[o_noise + j] += d
         nmax2 = cfg_f[2, j] * cfg_f[2, j]
         node[0, j] = math.exp(cfg_f[1, j] + log_lam)
-        node[1, j] = _invlogit(logit)
-        node[2, j] = k / nmax2 if k > 0.0 else 0.0
+        node[1, j] = sig_j
+        node[2, j] = kap_j
         node[3, j] = eps
         node[4, j] = log_eps
         node[5, j] = jac / nmax2 if k > 0.0 else 0.0
