@@ -60,24 +60,12 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
         # has no spread to learn: it takes the marginal prior of the tier mean (tau and z drop out), and its sigma
         # and lam are sampled in the coordinates of usl_coordinates, which straighten the ridges of one curve.
         pool = d["cfg_pooled"]
-        shape = p["tau_shape"]
-
-        def config_level(name: str, centre: float, mu_sd: float, tau_mean: float, *, transform=None):
-            mu = pm.Normal(f"{name}_mu", centre, mu_sd, dims=dims.TIER)
-            tau = pm.Gamma(f"{name}_tau", alpha=shape, beta=shape / tau_mean, dims=dims.TIER)
-            coordinates = {} if transform is None else {"transform": transform}
-            return pm.Normal(f"{name}_config", pt.switch(pool, mu[ct], centre), pt.switch(pool, tau[ct], mu_sd),
-                             dims=dims.CONFIG, **coordinates)
 
         # k below 0 is flat in the likelihood (kappa = 0) and wide; above 0 the data push back within ~0.1.
         # KinkStretch samples k in coordinates that compress the flat side (an exact change of variables).
-        kappa_k = config_level(
-            "kappa_scaled",
-            p["kappa_scaled_mu"],
-            p["kappa_scaled_mu_sd"],
-            p["kappa_scaled_tau_mean"],
-            transform=KinkStretch(),
-        )
+        loc, scale = tier_prior(p, "kappa_scaled", p["kappa_scaled_mu"], p["kappa_scaled_mu_sd"],
+                                p["kappa_scaled_tau_mean"], pool, ct)
+        kappa_k = pm.Normal("kappa_scaled_config", loc, scale, dims=dims.CONFIG, transform=KinkStretch())
         kappa_scaled = pm.Deterministic("kappa_scaled", pt.maximum(kappa_k, 0.0), dims=dims.CONFIG)
         kappa = pm.Deterministic("kappa", kappa_scaled / d["cfg_n_max"] ** 2, dims=dims.CONFIG)
         sigma_logit = sigma_level(
@@ -125,6 +113,17 @@ def build_model(design: CapacityDesign, priors: dict[str, float], likelihood: st
     return model
 
 
+def tier_prior(p: dict[str, float], name: str, centre: float, mu_sd: float, tau_mean: float, pool, ct):
+    """The tier mean ``<name>_mu`` ~ Normal(centre, mu_sd) and spread ``<name>_tau`` ~ Gamma(tau_shape, tau_shape /
+    tau_mean); returns each config's (loc, scale): its tier's for a pooled config, the tier mean's prior for a lone one."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    mu = pm.Normal(f"{name}_mu", centre, mu_sd, dims=dims.TIER)
+    tau = pm.Gamma(f"{name}_tau", alpha=p["tau_shape"], beta=p["tau_shape"] / tau_mean, dims=dims.TIER)
+    return pt.switch(pool, mu[ct], centre), pt.switch(pool, tau[ct], mu_sd)
+
+
 def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, odds, gamma, offset):
     """logit(sigma_j) = b_t + tau_b,t z_j (non-centred); a lone config, b and tau fixed at the prior's, is sampled in the
     coordinates of :mod:`bayescap.models.usl_coordinates` where ``odds`` (free variable ``sigma_logit_v``; elsewhere v = z)."""
@@ -132,8 +131,7 @@ def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, odds, gamma, offset
     import pytensor.tensor as pt
 
     centre, mu_sd = p["sigma_logit_mu"], p["sigma_logit_mu_sd"]
-    mu = pm.Normal("sigma_logit_mu", centre, mu_sd, dims=dims.TIER)
-    tau = pm.Gamma("sigma_logit_tau", alpha=p["tau_shape"], beta=p["tau_shape"] / p["sigma_logit_tau_mean"], dims=dims.TIER)
+    loc, scale = tier_prior(p, "sigma_logit", centre, mu_sd, p["sigma_logit_tau_mean"], pool, ct)
     v = pm.Flat("sigma_logit_v", dims=dims.CONFIG)
     w = v + offset - gamma * kappa_scaled
     z_lone = (usl_coordinates.LOG_KNEE + pt.log(pt.softplus(w)) - centre) / mu_sd
@@ -141,9 +139,7 @@ def sigma_level(p: dict[str, float], pool, ct, kappa_scaled, odds, gamma, offset
     z = pm.Deterministic("sigma_logit_z", pt.switch(odds, z_lone, v), dims=dims.CONFIG)
     log_prior = -0.5 * pt.sqr(z) - 0.5 * np.log(2.0 * np.pi) + pt.switch(odds, log_jac, 0.0)
     pm.Potential("sigma_logit_z_prior", pt.sum(log_prior))
-    return pm.Deterministic(
-        "sigma_logit_config", pt.switch(pool, mu[ct], centre) + pt.switch(pool, tau[ct], mu_sd) * z, dims=dims.CONFIG
-    )
+    return pm.Deterministic("sigma_logit_config", loc + scale * z, dims=dims.CONFIG)
 
 
 def lam_level(p: dict[str, float], pool, ct, sigma, kappa, n_ref):
@@ -153,14 +149,13 @@ def lam_level(p: dict[str, float], pool, ct, sigma, kappa, n_ref):
     import pymc as pm
     import pytensor.tensor as pt
 
-    mu = pm.Normal("loglam_mu", 0.0, p["loglam_mu_sd"], dims=dims.TIER)
-    tau = pm.Gamma("loglam_tau", alpha=p["tau_shape"], beta=p["tau_shape"] / p["loglam_tau_mean"], dims=dims.TIER)
+    loc, scale = tier_prior(p, "loglam", 0.0, p["loglam_mu_sd"], p["loglam_tau_mean"], pool, ct)
     v = pm.Flat("loglam_v", dims=dims.CONFIG)
     den = 1.0 + sigma * (n_ref - 1.0) + kappa * n_ref * (n_ref - 1.0)
     loglam = pm.Deterministic(
         "loglam_config", v + pt.switch(n_ref > 0, pt.log(pt.switch(n_ref > 0, den, 1.0)), 0.0), dims=dims.CONFIG
     )
-    prior = pm.logp(pm.Normal.dist(pt.switch(pool, mu[ct], 0.0), pt.switch(pool, tau[ct], p["loglam_mu_sd"])), loglam)
+    prior = pm.logp(pm.Normal.dist(loc, scale), loglam)
     pm.Potential("loglam_prior", pt.sum(prior))
     return loglam
 
