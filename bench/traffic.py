@@ -72,26 +72,27 @@ print(json.dumps({{"import": t1 - t0, "fit": t3 - t2, "setup": idata.attrs["comp
 """
 
 
-def fresh_process_fit(n: int, numba_cache: str) -> dict[str, float]:
-    """A 730-day fit in a new Python process whose numba cache is ``numba_cache`` (empty = a new machine)."""
+def fresh_process_fit(n: int, cache: str) -> dict[str, float]:
+    """A 730-day fit in a new Python process whose compile caches (numba's, and the C density's) are under ``cache``
+    (empty = a new machine)."""
     script = FRESH_PROCESS_FIT.format(n=n, n_max=max(LENGTHS), seed=SEED)
-    env = {**os.environ, "NUMBA_CACHE_DIR": numba_cache}
+    env = {**os.environ, "NUMBA_CACHE_DIR": os.path.join(cache, "numba"), "BAYESCAP_CACHE_DIR": os.path.join(cache, "c")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def fit_cost() -> None:
-    """730-day fit on a new machine (empty numba cache: compiles the log density) and in a new process (loads it from
+    """730-day fit on a new machine (empty caches: compiles the C log density) and in a new process (loads it from
     the cache); then the in-process cost at 365 .. 1,460 days."""
     with tempfile.TemporaryDirectory() as cache:
         cold = fresh_process_fit(730, cache)
         warm = fresh_process_fit(730, cache)
     bench("traffic_fit730_first_compile_seconds", cold["fit"], "s (fit incl. compiling the log density, new machine)")
     bench("traffic_fit730_first_compile_setup_seconds", cold["setup"], "s (of which: whitening + compilation)")
-    bench("traffic_fit730_new_process_seconds", warm["fit"], "s (fit, log density loaded from numba's cache)")
+    bench("traffic_fit730_new_process_seconds", warm["fit"], "s (fit, log density loaded from the cache)")
     bench("traffic_import_seconds", warm["import"], "s (import bayescap.models.traffic)")
     df, _ = simulate_history(max(LENGTHS), seed=SEED)
-    # a first, untimed fit: the process's first fit also imports nutpie (and ArviZ) and loads numba's cache, which
+    # a first, untimed fit: the process's first fit also imports nutpie (and ArviZ) and loads the compiled density, which
     # would otherwise be charged to the shortest history
     warmup = df.head(min(LENGTHS)).copy()
     warmup.attrs = dict(df.attrs)

@@ -37,9 +37,19 @@ def call_logp_callback(cfunc, x: np.ndarray, table: np.ndarray):
     grad = np.zeros_like(x)
     out = np.zeros(1)
     ptr = ctypes.POINTER(ctypes.c_double)
-    code = cfunc.ctypes(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
-                        ctypes.c_void_p(table.ctypes.data))
+    call = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ptr, ptr, ptr, ctypes.c_void_p)(cfunc.address)
+    code = call(x.size, x.ctypes.data_as(ptr), grad.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
+                ctypes.c_void_p(table.ctypes.data))
     return code, out[0], grad
+
+
+def call_expand_callback(cfunc, x: np.ndarray, n_expanded: int, table: np.ndarray):
+    """Call a hand-written density's C expand callback as nutpie does: (return code, the model's values)."""
+    out = np.zeros(n_expanded)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    call = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ptr, ptr, ctypes.c_void_p)(cfunc.address)
+    code = call(x.size, out.size, x.ctypes.data_as(ptr), out.ctypes.data_as(ptr), ctypes.c_void_p(table.ctypes.data))
+    return code, out
 
 
 def assert_density_matches_graph(logp_and_grad, args, points, logp_fn, dlogp_fn, *, rng, draws: int, spread: float,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,7 @@ from bayescap.models.traffic_model import build_model
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_synthetic import EventSpec, SyntheticTruth, simulate_history
 from bayescap.models.traffic_whiten import whiten
-from tests.conftest import assert_density_matches_graph, call_logp_callback
+from tests.conftest import assert_density_matches_graph, call_expand_callback, call_logp_callback
 
 SEED = 20261126
 
@@ -50,7 +48,7 @@ def _setup(kind, competitor_events, ar1, noncentred):
 
 @pytest.mark.parametrize(("kind", "competitor_events", "ar1", "noncentred"), CASES)
 def test_density_and_gradient_equal_the_pymc_graph(kind, competitor_events, ar1, noncentred):
-    """At random unconstrained points the numba log density and gradient equal PyMC's (Jacobians included)."""
+    """At random unconstrained points the C log density and gradient equal PyMC's (Jacobians included)."""
     design, pri, block = _setup(kind, competitor_events, ar1, noncentred)
     n_types = max(len(design.event_types), 1)
     model = build_model(design, pri, block, ar1=ar1, noncentred=noncentred)
@@ -66,7 +64,8 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, competitor_events, ar1,
 
 
 def test_c_callbacks_read_the_model_arrays_and_flag_non_finite_values():
-    """The callbacks nutpie calls give the same numbers as the numba function, report a non-finite density with a
+    """The callbacks nutpie calls, through the table of array addresses the model holds, give the same numbers as a
+    call with freshly built arrays, report a non-finite density with a
     non-zero code (nutpie then treats the step as divergent), and the expand callback undoes the log transforms."""
     design, pri, block = _setup("events+competitor+gaps", "effect", True, False)
     compiled = td.nutpie_model(design, pri, block, ar1=True, noncentred=False)
@@ -83,10 +82,8 @@ def test_c_callbacks_read_the_model_arrays_and_flag_non_finite_values():
     bad[block.size + len(design.event_types)] = 800.0  # log competitor effect: exp(800) = inf
     assert call_logp_callback(logp_cfunc, bad, table)[0] != 0
 
-    out = np.zeros(compiled.n_dim)
-    ptr = ctypes.POINTER(ctypes.c_double)
-    assert expand_cfunc.ctypes(x.size, out.size, x.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
-                               ctypes.c_void_p(table.ctypes.data)) == 0
+    code, out = call_expand_callback(expand_cfunc, x, compiled.n_dim, table)
+    assert code == 0
     names, slices, _ = compiled.shape_info
     np.testing.assert_array_equal(out[slices[names.index("z_lin")]], x[slices[names.index("z_lin")]])
     np.testing.assert_allclose(out[slices[names.index("sigma_normal")]], np.exp(x[slices[names.index("sigma_normal")]]))
@@ -99,7 +96,7 @@ def test_sampler_backend_option_is_validated():
 
 
 def test_both_sampler_backends_give_the_same_posterior():
-    """Sampling the PyMC graph (option sampler_backend="pymc") and its numba twin gives the same posterior: means
+    """Sampling the PyMC graph (option sampler_backend="pymc") and its C twin gives the same posterior: means
     agree within half a posterior sd (the Monte Carlo error of the difference is about 0.15 sd here)."""
     from bayescap.models.traffic import fit_traffic
 
@@ -107,9 +104,9 @@ def test_both_sampler_backends_give_the_same_posterior():
     df, _ = simulate_history(140, truth=truth, seed=SEED)
     options = {"fourier_order": 2, "weekday_yearly_order": 0}
     fits = {backend: fit_traffic(df, options={**options, "sampler_backend": backend}, draws=300, tune=400, seed=SEED)
-            for backend in ("numba", "pymc")}
+            for backend in ("c", "pymc")}
     for name in ("sigma_normal", "sigma_event", "lift_mean", "competitor_effect", "phi", "drift"):
-        a, b = (fits[k]["posterior"][name].values.reshape(600, -1) for k in ("numba", "pymc"))
+        a, b = (fits[k]["posterior"][name].values.reshape(600, -1) for k in ("c", "pymc"))
         sd = np.sqrt(0.5 * (a.var(axis=0) + b.var(axis=0)))
         assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.5 * sd), name
 

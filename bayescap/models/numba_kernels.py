@@ -1,7 +1,9 @@
-"""Small numba kernels shared by the hand-written log densities (``traffic_density``, ``capacity_density``).
+"""Small numba kernels of the capacity model's hand-written log density (``capacity_density``), and the nutpie glue
+shared with the traffic model's C density (``traffic_density.c``).
 
 Special functions (digamma, log densities with their derivatives) and the views that let a C callback read numpy
-arrays through a table of raw addresses, so that nutpie can call cached machine code with no Python in between.
+arrays through a table of raw addresses (:func:`pointer_table`), so that nutpie can call cached machine code with no
+Python in between.
 
 Every function is compiled with ``cache=True``. numba's cache does not notice when a function in *another* file that
 a cached function calls has changed, so after editing this module clear the ``__pycache__`` of ``bayescap/models``

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from bayescap.models.traffic_design import (
     occurrence_runs,
     weekday_yearly_features,
 )
+from bayescap.models.c_build import CompilerUnavailable
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
 from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
@@ -111,10 +113,16 @@ def fit_traffic(
     t0 = time.perf_counter()
     noncentred = noncentred_walk(str(opt["level_param"]))
     block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
-    if opt["sampler_backend"] == "pymc":
+    backend = str(opt["sampler_backend"])
+    if backend == "c":
+        try:
+            compiled = nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
+        except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
+            warnings.warn(f"traffic model: {exc}. Sampling the model's PyMC graph instead (the same model; the "
+                          "first fit in each process compiles it, 10-15 s).", RuntimeWarning, stacklevel=2)
+            backend = "pymc"
+    if backend == "pymc":
         compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
-    else:
-        compiled = nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
     t1 = time.perf_counter()
     thin = int(opt["thin"])
     raw = nutpie.sample(
@@ -163,6 +171,7 @@ def fit_traffic(
             "compile_seconds": t1 - t0,
             "sampling_seconds": t2 - t1,
             "thin": thin,
+            "sampler_backend": backend,  # "c", or "pymc" (asked for, or no C compiler)
             "divergences": n_divergent,  # over every post-warmup iteration, kept or not
             "level_param": "noncentred" if noncentred else "centred",
             "fourier_order": int(order),  # the order the design was built with (forecast_traffic rebuilds it)

@@ -70,9 +70,10 @@ DEFAULT_OPTIONS: dict[str, object] = {
     "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
     "adaptation": "diag",  # nutpie mass-matrix adaptation: "diag" (the linear block is whitened, see traffic_whiten.py) | "low_rank"
     "target_accept": 0.9,
-    # log density: "numba" (hand-written twin of the PyMC graph, compiled once per machine, see traffic_density.py) |
-    # "pymc" (the PyMC graph itself, compiled by nutpie in every new process)
-    "sampler_backend": "numba",
+    # log density: "c" (hand-written twin of the PyMC graph in C, compiled once per machine by the system's C compiler,
+    # see traffic_density.py; the PyMC graph where no C compiler works) | "pymc" (the PyMC graph itself, compiled by
+    # nutpie in every new process)
+    "sampler_backend": "c",
     "thin": 2,  # the sampler runs draws * thin iterations per chain and keeps every thin-th
     "eigval_cutoff": 2.0,  # nutpie low-rank adaptation: eigenvalues within [1/c, c] of 1 are ignored (larger = cheaper)
 }
@@ -116,8 +117,8 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
     if merged["level_param"] not in ("centred", "noncentred"):
         raise ModelError(f"option level_param must be 'centred' or 'noncentred', got {merged['level_param']!r}")
-    if merged["sampler_backend"] not in ("numba", "pymc"):
-        raise ModelError(f"option sampler_backend must be 'numba' or 'pymc', got {merged['sampler_backend']!r}")
+    if merged["sampler_backend"] not in ("c", "pymc"):
+        raise ModelError(f"option sampler_backend must be 'c' or 'pymc', got {merged['sampler_backend']!r}")
     if int(merged["thin"]) < 1:
         raise ModelError(f"option thin must be >= 1, got {merged['thin']!r}")
     if int(merged["knot_spacing"]) < 1:
