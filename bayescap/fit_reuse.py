@@ -38,9 +38,10 @@ def _frame_bytes(frame: pd.DataFrame | None) -> bytes:
 
 
 def models_source_digest() -> str:
-    """SHA-256 over the source files of ``bayescap/models`` (a code change invalidates every key)."""
+    """SHA-256 over the source files of ``bayescap/models``, the C densities included (a code change invalidates
+    every key)."""
     digest = hashlib.sha256()
-    for path in sorted(MODELS_DIR.glob("*.py")):
+    for path in sorted(p for pattern in ("*.py", "*.c", "*.h") for p in MODELS_DIR.glob(pattern)):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -23,6 +23,7 @@ from bayescap import __version__
 from bayescap.dims import CHAIN, DATE, DRAW, EVENT_TYPE, SCENARIO
 from bayescap.errors import OutputError
 from bayescap.inputs.event_weekdays import weekday_bound_events
+from bayescap.models import c_build
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
 DEFAULT_SEED = 20261126
@@ -56,6 +57,7 @@ def software_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
+    out["C compiler"] = c_build.compiler_version()  # builds the models' densities: part of what gives the numbers
     return out
 
 

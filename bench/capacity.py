@@ -297,9 +297,9 @@ print(json.dumps({{"import": t1 - t0, "fit": t2 - t1}}))
 """
 
 
-def fresh_process_fit(numba_cache: str, *, seed: int) -> dict[str, float]:
-    """The first fit of the three USL benchmarks in a new process whose numba cache is ``numba_cache``."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": numba_cache}
+def fresh_process_fit(cache: str, *, seed: int) -> dict[str, float]:
+    """The first fit of the three USL benchmarks in a new process whose compiled-density cache is ``cache``."""
+    env = {**os.environ, "BAYESCAP_CACHE_DIR": cache}
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", FRESH_PROCESS_FIT.format(seed=seed)], env=env, cwd=root,
                           capture_output=True, text=True, check=True)
@@ -307,7 +307,7 @@ def fresh_process_fit(numba_cache: str, *, seed: int) -> dict[str, float]:
 
 
 def speed(*, seed: int = 20261126) -> dict:
-    """Seconds for a first fit on a new machine (empty numba cache: compiles the density), in a new process (loads
+    """Seconds for a first fit on a new machine (empty cache: compiles the C density), in a new process (loads
     it), and for refits on new data in the same process (the three USL benchmarks, default draws)."""
     from bayescap.models import capacity as cap
 
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sp = speed()
     print(f"BENCH capacity_first_fit_new_machine_seconds {sp['first_fit_new_machine_seconds']:.2f} s "
-          "(new process, empty numba cache: compiles the density)", flush=True)
+          "(new process, empty cache: compiles the C density)", flush=True)
     print(f"BENCH capacity_first_fit_seconds {sp['first_fit_seconds']:.2f} s (new process, density from the cache)", flush=True)
     print(f"BENCH capacity_refit_seconds {sp['refit_seconds']:.2f} s", flush=True)
     if args.noise:

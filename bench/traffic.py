@@ -73,10 +73,9 @@ print(json.dumps({{"import": t1 - t0, "fit": t3 - t2, "setup": idata.attrs["comp
 
 
 def fresh_process_fit(n: int, cache: str) -> dict[str, float]:
-    """A 730-day fit in a new Python process whose compile caches (numba's, and the C density's) are under ``cache``
-    (empty = a new machine)."""
+    """A 730-day fit in a new Python process whose compiled-density cache is ``cache`` (empty = a new machine)."""
     script = FRESH_PROCESS_FIT.format(n=n, n_max=max(LENGTHS), seed=SEED)
-    env = {**os.environ, "NUMBA_CACHE_DIR": os.path.join(cache, "numba"), "BAYESCAP_CACHE_DIR": os.path.join(cache, "c")}
+    env = {**os.environ, "BAYESCAP_CACHE_DIR": cache}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,5 +1,5 @@
-"""The C density's build: compiled once per machine into a cache keyed on the source, a clear error without a
-compiler, and a traffic fit that falls back to the PyMC graph (with a warning) where no compiler works."""
+"""The C densities' build: compiled once per machine into a cache keyed on the source, a clear error without a
+compiler, and fits that fall back to the PyMC graph (with a warning) where no compiler works."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bayescap.models import c_build
+from bayescap.models import capacity_density as cd
 from bayescap.models import traffic_density as td
 
 SOURCE = """
@@ -21,11 +22,11 @@ int64_t twice(int64_t v) { return 2 * v + OFFSET; }
 def fresh(monkeypatch, tmp_path):
     """An empty cache directory, and c_build's in-process caches forgotten before and after."""
     monkeypatch.setenv("BAYESCAP_CACHE_DIR", str(tmp_path / "cache"))
-    c_build.load.cache_clear()
-    td.callbacks.cache_clear()
+    for forget in (c_build.load, td.callbacks, cd.callbacks):
+        forget.cache_clear()
     yield tmp_path
-    c_build.load.cache_clear()
-    td.callbacks.cache_clear()
+    for forget in (c_build.load, td.callbacks, cd.callbacks):
+        forget.cache_clear()
 
 
 def _twice(library) -> int:
@@ -83,6 +84,24 @@ def test_the_traffic_fit_samples_the_pymc_graph_where_no_compiler_works(fresh, m
     with pytest.warns(RuntimeWarning, match="install a C compiler.*Sampling the model's PyMC graph instead"):
         with pytest.raises(RuntimeError, match="stop here"):
             traffic.fit_traffic(df, draws=10, tune=10, seed=1)
+    assert used == ["pymc"]
+
+
+def test_the_capacity_fit_samples_the_pymc_graph_where_no_compiler_works(fresh, monkeypatch):
+    from bayescap.models import capacity
+    from bench.capacity import usl_benchmarks_frame
+
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    used = []
+
+    def graph(*args, **kwargs):
+        used.append("pymc")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(capacity, "compiled_for", graph)
+    with pytest.warns(RuntimeWarning, match="capacity model: .*install a C compiler.*PyMC graph instead"):
+        with pytest.raises(RuntimeError, match="stop here"):
+            capacity.fit_capacity(usl_benchmarks_frame(), draws=10, tune=10, seed=1)
     assert used == ["pymc"]
 
 

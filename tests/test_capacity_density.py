@@ -1,4 +1,4 @@
-"""The hand-written capacity density (capacity_density.py) is the PyMC graph's exact twin, and its callbacks behave."""
+"""The hand-written capacity density (capacity_density.c) is the PyMC graph's exact twin, and its callbacks behave."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bayescap.models import capacity_density as cd
 from bayescap.models.capacity import fit_capacity, merge_priors
 from bayescap.models.capacity_build import build_model
 from bayescap.models.capacity_data import build_design
-from tests.conftest import assert_density_matches_graph, call_logp_callback
+from tests.conftest import assert_density_matches_graph, call_expand_callback, call_logp_callback
 
 SEED = 20261126
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example" / "loadtest.csv"
@@ -66,8 +66,9 @@ def test_density_and_gradient_equal_the_pymc_graph(kind, likelihood, overrides):
 
 
 def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
-    """The callback nutpie calls gives the numba function's numbers and reports a non-finite density with a non-zero
-    code (nutpie then treats the step as divergent)."""
+    """The callback nutpie calls, through the table of array addresses the model holds, gives the numbers of a call
+    with freshly built arrays and reports a non-finite density with a non-zero code (nutpie then treats the step as
+    divergent); the expand callback hands the sampler's coordinates back unchanged."""
     pri = merge_priors(None)
     design = build_design(_frame("example"), pri)
     compiled = cd.nutpie_model(design, pri, "student_t")
@@ -83,6 +84,9 @@ def test_c_callback_reads_the_model_arrays_and_flags_non_finite_values():
     bad = x.copy()
     bad[slices[names.index("noise")]] = 800.0  # log noise: exp(800) = inf
     assert call_logp_callback(logp_cfunc, bad, compiled.user_data)[0] != 0
+    code, out = call_expand_callback(cd.callbacks()[1], x, compiled.n_dim, compiled.user_data)
+    assert code == 0
+    np.testing.assert_array_equal(out, x)
 
 
 @pytest.mark.parametrize("kind", ["cluster-only tier", "lone config", "lone config, two levels"])
@@ -122,13 +126,13 @@ def test_sampler_backend_is_validated():
 
 @pytest.mark.slow
 def test_both_sampler_backends_give_the_same_posterior():
-    """Sampling the PyMC graph and its numba twin gives the same posterior: the medians agree within a third of a
+    """Sampling the PyMC graph and its C twin gives the same posterior: the medians agree within a third of a
     posterior sd (the Monte Carlo error of the difference is about a tenth of one here)."""
     df = _frame("example")
-    fits = {b: fit_capacity(df, draws=1000, tune=1000, chains=2, seed=SEED, sampler_backend=b) for b in ("numba", "pymc")}
+    fits = {b: fit_capacity(df, draws=1000, tune=1000, chains=2, seed=SEED, sampler_backend=b) for b in ("c", "pymc")}
     post = {b: fits[b]["posterior"] for b in fits}
     for name in ("lam", "sigma", "kappa", "lam_cluster", "sigma_cluster", "kappa_cluster", "noise", "nu"):
-        a, b = (post[k][name].values.reshape(2000, -1) for k in ("numba", "pymc"))
+        a, b = (post[k][name].values.reshape(2000, -1) for k in ("c", "pymc"))
         sd = np.sqrt(0.5 * (a.var(axis=0) + b.var(axis=0)))
         diff = np.abs(np.median(a, axis=0) - np.median(b, axis=0))
         assert np.all(diff <= 0.34 * sd + 1e-12), (name, diff / np.maximum(sd, 1e-300))

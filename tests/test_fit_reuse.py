@@ -145,3 +145,23 @@ def test_an_unreadable_earlier_posterior_is_refitted_not_fatal(example: Path, mo
     # ... unless --refit
     fits, _, source = pipeline.fit_or_reuse(inputs, example_options(example, refit=True), 20261126, log=said.append)
     assert fits is sampled and source is None
+
+
+def test_the_c_densities_and_the_compiler_are_part_of_the_key(monkeypatch, tmp_path: Path):
+    """A change to a C density (or a header it includes) or another C compiler gives other numbers: a refit."""
+    from bayescap import fit_reuse
+    from bayescap.models import c_build
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("model.py", "density.c", "common.h"):
+        (folder / name).write_text(f"// {name}\n")
+    monkeypatch.setattr(fit_reuse, "MODELS_DIR", folder)
+    digests = [fit_reuse.models_source_digest()]
+    for name in ("density.c", "common.h", "model.py"):
+        (folder / name).write_text(f"// {name}, edited\n")
+        digests.append(fit_reuse.models_source_digest())
+    assert len(set(digests)) == 4
+    assert software_versions()["C compiler"] == c_build.compiler_version() != ""
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert software_versions()["C compiler"].startswith("none")

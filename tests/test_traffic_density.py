@@ -1,4 +1,4 @@
-"""The hand-written log density (traffic_density.py) is the PyMC graph's exact twin, and its C callbacks behave."""
+"""The hand-written log density (traffic_density.c) is the PyMC graph's exact twin, and its C callbacks behave."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """Compile a C file of this package into a shared library with the system's C compiler, cached on disk.
 
-Why: the traffic model's log density (``traffic_density.c``) was numba code whose first compilation on a machine
-took 4-8 s, most of a first fit's time; the C compiler builds the same loops in about 1 s, and a later process
-loads the library from the cache in milliseconds. PyMC users have a C compiler already (PyTensor's default backend
-needs one); where there is none, :class:`CompilerUnavailable` says what to install and the traffic fit falls back
-to sampling its PyMC graph.
+Why: the models' log densities (``traffic_density.c``, ``capacity_density.c``) were numba code whose first
+compilation on a machine took 4-8 s each, most of a first fit's time; the C compiler builds the same loops in about
+1 s, and a later process loads the library from the cache in milliseconds. PyMC users have a C compiler already
+(PyTensor's default backend needs one); where there is none, :class:`CompilerUnavailable` says what to install and
+the fits fall back to sampling their PyMC graphs.
 
-The cache key is a hash of the source, the compiler and its version, the flags and the CPU (``-march=native``
-code must not be loaded on another CPU), so a changed source or a new compiler builds a new library and an old one
+The cache key is a hash of the source and the headers beside it, the compiler and its version, the flags and the
+CPU (``-march=native`` code must not be loaded on another CPU), so a changed source or a new compiler builds a new library and an old one
 is never loaded by mistake. The library is written under a temporary name and renamed into place: two processes
 compiling at once both succeed, and a half-written file is never loaded.
 
@@ -92,6 +92,14 @@ def _compiler_version(cmd: tuple[str, ...]) -> str:
     return done.stdout.strip().splitlines()[0] if done.stdout.strip() else done.stderr.strip()[:200]
 
 
+def compiler_version() -> str:
+    """The C compiler's version line (what a run's reproducibility record names), or why there is none."""
+    try:
+        return _compiler_version(tuple(compiler()))
+    except CompilerUnavailable:
+        return "none (the PyMC graphs are sampled)"
+
+
 def _cpu() -> str:
     """This CPU's identity for the cache key (model and feature flags where Linux tells them)."""
     try:
@@ -114,7 +122,8 @@ def load(source: Path) -> ctypes.CDLL:
     """The shared library built from ``source`` (compiled on first use on a machine, then loaded from the cache)."""
     cmd = compiler()
     key = hashlib.sha256()
-    for part in (source.read_bytes(), " ".join(cmd).encode(), _compiler_version(tuple(cmd)).encode(),
+    headers = [h.read_bytes() for h in sorted(source.parent.glob("*.h"))]  # what the source may include
+    for part in (source.read_bytes(), *headers, " ".join(cmd).encode(), _compiler_version(tuple(cmd)).encode(),
                  " ".join([*FLAGS, NATIVE]).encode(), platform.machine().encode(), _cpu().encode()):
         key.update(part)
         key.update(b"\0")

@@ -15,6 +15,7 @@ behind its choices):
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,7 @@ import xarray as xr
 
 from bayescap.errors import ModelError
 from bayescap.models import capacity_density
+from bayescap.models.c_build import CompilerUnavailable
 from bayescap.models.capacity_build import (
     DEFAULT_LIKELIHOOD,
     LIKELIHOODS,
@@ -70,9 +72,10 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 20261126
-SAMPLER_BACKENDS = ("numba", "pymc")
-"""How the posterior is sampled: "numba" (default) through the hand-written density of ``capacity_density``, cached
-on disk; "pymc" through the PyMC graph of ``capacity_build.build_model``, compiled per process. The same model."""
+SAMPLER_BACKENDS = ("c", "pymc")
+"""How the posterior is sampled: "c" (default) through the hand-written density of ``capacity_density.c``, compiled
+once per machine by the system's C compiler and cached on disk (where no C compiler works: the PyMC graph, with a
+warning); "pymc" through the PyMC graph of ``capacity_build.build_model``, compiled per process. The same model."""
 _CACHE_SIZE = 8
 # Compiled PyMC graphs by structure (likelihood, priors, shapes), for sampler_backend="pymc". A pure memo: a hit
 # returns the same compiled log-density a rebuild would, so results never depend on it; it only saves the 5-25 s
@@ -118,22 +121,30 @@ def fit_design(
     tune: int = 1000,
     chains: int = 2,
     seed: int = DEFAULT_SEED,
-    sampler_backend: str = "numba",
+    sampler_backend: str = "c",
 ) -> xr.DataTree:
     """Sample a prepared design (used by :func:`fit_capacity` and the recovery study)."""
     if sampler_backend not in SAMPLER_BACKENDS:
         raise ModelError(f"unknown capacity sampler_backend {sampler_backend!r}; choose one of {SAMPLER_BACKENDS}")
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown capacity likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+    if sampler_backend == "c":
+        try:
+            model = capacity_density.nutpie_model(design, priors, likelihood)
+        except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
+            warnings.warn(f"capacity model: {exc}. Sampling the model's PyMC graph instead (the same model; the first "
+                          "fit in each process compiles it, 5-25 s).", RuntimeWarning, stacklevel=2)
+            sampler_backend = "pymc"
     if sampler_backend == "pymc":
         compiled = compiled_for(design, priors, likelihood)
         raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
     else:
-        model = capacity_density.nutpie_model(design, priors, likelihood)
         sampled = sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed)
         posterior = capacity_density.posterior_dataset(sampled["posterior"].to_dataset(), design, priors, likelihood)
         raw = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": sampled["sample_stats"].to_dataset()})
-    return finalise(raw, design, priors, likelihood, seed=seed)
+    tree = finalise(raw, design, priors, likelihood, seed=seed)
+    tree.attrs["sampler_backend"] = sampler_backend  # "c", or "pymc" (asked for, or no C compiler)
+    return tree
 
 
 def fit_capacity(
@@ -145,7 +156,7 @@ def fit_capacity(
     chains: int = 2,
     seed: int = DEFAULT_SEED,
     likelihood: str = DEFAULT_LIKELIHOOD,
-    sampler_backend: str = "numba",
+    sampler_backend: str = "c",
 ) -> xr.DataTree:
     """Fit the hierarchical USL to a load-test frame.
 
@@ -164,9 +175,9 @@ def fit_capacity(
         Observation model. The default, additive Student-t with a per-config
         scale, was chosen by LOO and posterior predictive checks on the real
         benchmarks (docs/capacity_model.md); the others are kept for that comparison.
-    sampler_backend : {"numba", "pymc"}
-        The same model sampled through its hand-written numba density (default: no compilation once numba's
-        disk cache holds it) or through the PyMC graph (compiled in each process); see :data:`SAMPLER_BACKENDS`.
+    sampler_backend : {"c", "pymc"}
+        The same model sampled through its hand-written C density (default: compiled once per machine, then
+        loaded from the cache) or through the PyMC graph (compiled in each process); see :data:`SAMPLER_BACKENDS`.
 
     Returns
     -------

@@ -1,7 +1,8 @@
 """Compile a PyMC model for nutpie with PyTensor's numba backend, reproducibly.
 
-Used where a model is sampled through its PyMC graph (``sampler_backend="pymc"`` of either model); by default both
-are sampled through their hand-written numba densities (``capacity_density``, ``traffic_density``).
+Used where a model is sampled through its PyMC graph (``sampler_backend="pymc"`` of either model, or where no C
+compiler works); by default both are sampled through their hand-written C densities (``capacity_density.c``,
+``traffic_density.c``).
 
 Why not PyTensor's default: with ``numba__fastmath`` on (its default), the machine code compiled in a process
 and the same code loaded from PyTensor's on-disk cache round differently in the last bits (measured: the

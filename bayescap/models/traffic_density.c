@@ -8,33 +8,9 @@
  * Both callbacks read their arrays through one table of (address, rows, cols) triples, in the order of
  * traffic_density.INPUTS followed by "logged". Nothing here allocates except one scratch block per call.
  */
-#define _DEFAULT_SOURCE /* lgamma_r (glibc) */
-#define _REENTRANT /* lgamma_r (macOS) */
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
+#include "density_common.h"
 
-#define HALF_LOG_2PI 0.91893853320467274178
-#define LOG_2 0.69314718055994530942
-#define PI 3.14159265358979323846
 #define N_TABLE 33 /* arrays in the table: 32 inputs and "logged" */
-
-#define ADDR(k) ((const void *)(intptr_t)table[3 * (k)])
-#define ROWS(k) (table[3 * (k) + 1])
-#define COLS(k) (table[3 * (k) + 2])
-
-/* psi(x) for x > 0: recurrence up to x >= 6, then the asymptotic series (error < 1e-12) */
-static double digamma(double x)
-{
-    double acc = 0.0;
-    while (x < 6.0) {
-        acc -= 1.0 / x;
-        x += 1.0;
-    }
-    double inv = 1.0 / x, inv2 = inv * inv;
-    double series = inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 * (1.0 / 132)))));
-    return acc + log(x) - 0.5 * inv - series;
-}
 
 /* log density of exp(u) ~ HalfNormal(scale), with the log transform's Jacobian; its derivative in u into *d */
 static double half_normal(double u, double scale, double *d)
@@ -42,12 +18,6 @@ static double half_normal(double u, double scale, double *d)
     double r = exp(u) / scale;
     *d = 1.0 - r * r;
     return LOG_2 - HALF_LOG_2PI - log(scale) - 0.5 * r * r + u;
-}
-
-static double log_gamma(double x)
-{
-    int sign;
-    return lgamma_r(x, &sign);
 }
 
 /* out = A @ v, A rows x cols, C order: plain loops over full rows, which the compiler vectorises */
@@ -309,12 +279,7 @@ int64_t bayescap_traffic_logp(uint64_t dim, const double *x, double *grad, doubl
     }
     grad[i_rw] += g_rw;
     free(scratch);
-
-    *logp_out = lp;
-    for (uint64_t k = 0; k < dim; k++)
-        if (!isfinite(grad[k]))
-            return 3;
-    return isfinite(lp) ? 0 : 4;
+    return report_logp(lp, grad, dim, logp_out);
 }
 
 /* nutpie's expand callback: the model's variables from x (exp of the log-transformed ones) */

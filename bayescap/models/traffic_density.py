@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from bayescap.models import c_build, numba_kernels
-from bayescap.models.numba_kernels import pointer_table
+from bayescap.models import c_build, nutpie_glue
+from bayescap.models.nutpie_glue import pointer_table
 from bayescap.models.traffic_priors import RW_MEDIAN_GAMMA, RW_SHAPE
 from bayescap.models.traffic_whiten import _columns, _cumulative_steps, _prior_diag, _slice_of, _walk_steps
 
@@ -170,4 +170,4 @@ def nutpie_model(design, priors: dict, block, *, ar1: bool, noncentred: bool):
         "rw_var": 2.0 * np.log(float(hyper["rw_sd"])),
     }
     blocks = [(name, (size,) if name in ("z_lin", "lift_sd") else ()) for name, size, _ in layout]
-    return numba_kernels.nutpie_model(callbacks(), blocks, centre, keep, pointer_table([keep[name] for name in _TABLE]))
+    return nutpie_glue.nutpie_model(callbacks(), blocks, centre, keep, pointer_table([keep[name] for name in _TABLE]))

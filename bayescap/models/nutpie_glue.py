@@ -1,0 +1,63 @@
+"""nutpie's side of the hand-written log densities (``traffic_density.c``, ``capacity_density.c``): the table of
+array addresses their C callbacks read, and nutpie's container for a compiled model around those callbacks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pointer_table(arrays: list[np.ndarray]) -> np.ndarray:
+    """(address, rows, cols) of each array, flat, as the callbacks read them (1-D arrays have cols 1).
+
+    The arrays must stay alive as long as the table is used (keep them in the model's ``shared_data``).
+    """
+    table = np.zeros(3 * len(arrays), dtype=np.int64)
+    for k, value in enumerate(arrays):
+        if not value.flags.c_contiguous:
+            raise ValueError("pointer_table needs C-contiguous arrays")
+        rows, cols = value.shape if value.ndim == 2 else (value.shape[0], 1)
+        table[3 * k : 3 * k + 3] = (value.ctypes.data, rows, cols)
+    return table
+
+
+def nutpie_model(callbacks, blocks: list[tuple[str, tuple[int, ...]]], centre: dict, shared: dict, table: np.ndarray):
+    """nutpie's container for a compiled model around the C ``callbacks`` (logp, expand), with no code generated.
+
+    ``blocks``: (name, shape) of each block of x, in order (the expand callback returns x in the same layout);
+    chains start at ``centre`` (a value per block name, 0 where missing) jittered by uniform(-1, 1), as PyMC's do;
+    ``shared``: the arrays ``table`` points to, kept alive by the model.
+    """
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    sizes = [int(np.prod(shape, dtype=np.int64)) for _, shape in blocks]
+    ndim = sum(sizes)
+    names = [name for name, _ in blocks]
+    shapes = [shape for _, shape in blocks]
+    ends = np.cumsum(sizes)
+    slices = [slice(int(end - size), int(end)) for end, size in zip(ends, sizes)]
+
+    def initial_point(seed):
+        rng = np.random.default_rng(int(seed))
+        parts = [np.broadcast_to(centre.get(name, 0.0), (size,)) + rng.uniform(-1.0, 1.0, size)
+                 for name, size in zip(names, sizes)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    logp_cfunc, expand_cfunc = callbacks
+    # nutpie's container for a compiled model (its fields are nutpie's; nutpie is pinned in pyproject.toml)
+    return CompiledPyMCModel(
+        _n_dim=ndim,
+        dims={},
+        _coords={},
+        _shapes=dict(zip(names, shapes)),
+        compiled_logp_func=logp_cfunc,
+        compiled_expand_func=expand_cfunc,
+        initial_point_func=initial_point,
+        shared_data=shared,
+        shared_var_keys={},
+        user_data=table,
+        n_expanded=ndim,
+        shape_info=(names, slices, shapes),
+        logp_func=None,
+        expand_func=None,
+    )
