@@ -51,6 +51,24 @@ def test_a_library_is_compiled_once_and_a_changed_source_gets_a_new_one(fresh):
     assert len(list((fresh / "cache").glob("twice-*.so"))) == 2
 
 
+def test_an_unwritable_cache_compiles_for_the_process_and_a_damaged_library_is_rebuilt(fresh, monkeypatch):
+    source = fresh / "twice.c"
+    source.write_text("#define OFFSET 1\n" + SOURCE)
+    blocker = fresh / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("BAYESCAP_CACHE_DIR", str(blocker / "cache"))
+    assert _twice(c_build.load(source)) == 41
+
+    monkeypatch.setenv("BAYESCAP_CACHE_DIR", str(fresh / "cache"))
+    c_build.load.cache_clear()
+    c_build.load(source)
+    (built,) = (fresh / "cache").glob("twice-*.so")
+    built.unlink()  # a new file: the loaded one stays mapped in this process
+    built.write_bytes(b"not a shared library")
+    c_build.load.cache_clear()
+    assert _twice(c_build.load(source)) == 41
+
+
 def test_no_compiler_and_a_failed_compile_say_what_went_wrong(fresh, monkeypatch):
     source = fresh / "broken.c"
     source.write_text("int broken( { return 0; }\n")

@@ -113,38 +113,67 @@ def _cpu() -> str:
 
 def _build(cmd: list[str], source: Path, target: Path, native: bool) -> subprocess.CompletedProcess:
     flags = [*FLAGS, NATIVE] if native else list(FLAGS)
-    return subprocess.run([*cmd, *flags, "-o", str(target), str(source), "-lm"], capture_output=True, text=True,
-                          timeout=300)
+    try:
+        return subprocess.run([*cmd, *flags, "-o", str(target), str(source), "-lm"], capture_output=True, text=True,
+                              timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CompilerUnavailable(f"the C compiler {cmd[0]} could not be run on {source.name} ({exc}); "
+                                  f"{INSTALL_HINT}") from exc
 
 
-@functools.cache
-def load(source: Path) -> ctypes.CDLL:
-    """The shared library built from ``source`` (compiled on first use on a machine, then loaded from the cache)."""
-    cmd = compiler()
+def _key(source: Path, cmd: list[str]) -> str:
     key = hashlib.sha256()
     headers = [h.read_bytes() for h in sorted(source.parent.glob("*.h"))]  # what the source may include
     for part in (source.read_bytes(), *headers, " ".join(cmd).encode(), _compiler_version(tuple(cmd)).encode(),
                  " ".join([*FLAGS, NATIVE]).encode(), platform.machine().encode(), _cpu().encode()):
         key.update(part)
         key.update(b"\0")
+    return key.hexdigest()[:20]
+
+
+def _compile(cmd: list[str], source: Path, target: Path) -> None:
+    """Compile ``source`` to ``target``: under a temporary name beside it, renamed into place when complete."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{source.stem}-", suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        done = _build(cmd, source, Path(tmp), native=True)
+        if done.returncode != 0:  # a compiler without -march=native: portable code (key: the source is the same)
+            done = _build(cmd, source, Path(tmp), native=False)
+        if done.returncode != 0:
+            raise CompilerUnavailable(f"{cmd[0]} could not compile {source.name} (exit {done.returncode}): "
+                                      f"{done.stderr.strip()[-1500:]}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@functools.cache
+def load(source: Path) -> ctypes.CDLL:
+    """The shared library built from ``source`` (compiled on first use on a machine, then loaded from the cache).
+
+    An unwritable cache costs a compilation per process (in a private temporary folder), never the fit; a cached
+    library that does not load (damaged on disk) is compiled again.
+    """
+    cmd = compiler()
     folder = cache_dir(source)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{source.stem}-{key.hexdigest()[:20]}.so"
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(prefix=f".{source.stem}-", suffix=".so", dir=folder)
-        os.close(fd)
+    target = folder / f"{source.stem}-{_key(source, cmd)}.so"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            _compile(cmd, source, target)
         try:
-            done = _build(cmd, source, Path(tmp), native=True)
-            if done.returncode != 0:  # a compiler without -march=native: portable code (key: the source is the same)
-                done = _build(cmd, source, Path(tmp), native=False)
-            if done.returncode != 0:
-                raise CompilerUnavailable(f"{cmd[0]} could not compile {source.name} (exit {done.returncode}): "
-                                          f"{done.stderr.strip()[-1500:]}")
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return ctypes.CDLL(str(target))
+            return ctypes.CDLL(str(target))
+        except OSError:
+            target.unlink()
+            _compile(cmd, source, target)
+            return ctypes.CDLL(str(target))
+    except OSError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="bayescap-") as private:  # loaded libraries stay mapped once deleted
+        target = Path(private) / target.name
+        _compile(cmd, source, target)
+        return ctypes.CDLL(str(target))
 
 
 def function(library: ctypes.CDLL, name: str) -> CFunction:
