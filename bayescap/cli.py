@@ -2,17 +2,20 @@
 
 Each sub-command lives in ``bayescap/commands/<name>.py`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func=run``.
-Errors of the project's own types are printed as one line, exit code 2.
+Errors of the project's own types are printed as one line, exit code 2; its warnings (``BayescapWarning``) as one
+``warning:`` line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
+import warnings
 
 from bayescap import __version__
-from bayescap.errors import BayescapError
+from bayescap.errors import BayescapError, BayescapWarning
 
 COMMANDS = (
     "forecast",
@@ -50,13 +53,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():  # restores the default display afterwards (tests call main in-process)
+            warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+            return int(args.func(args) or 0)
     except BayescapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written to reports/ for this run", file=sys.stderr)
         return 130
+
+
+def _show_warning(default, message, category, filename, lineno, file=None, line=None):
+    """bayescap's own warnings as one plain line; other libraries' as ``default`` shows them."""
+    if issubclass(category, BayescapWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        default(message, category, filename, lineno, file, line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,3 +35,8 @@ class ModelError(BayescapError):
 
 class OutputError(BayescapError):
     """A report or run directory could not be written (unwritable, disk full, ...)."""
+
+
+class BayescapWarning(RuntimeWarning):
+    """Something the user should know that does not stop the run (e.g. no C compiler: the slower PyMC graph is
+    sampled). The command line prints it as one ``warning:`` line."""

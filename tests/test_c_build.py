@@ -8,6 +8,7 @@ import ctypes
 import numpy as np
 import pytest
 
+from bayescap.errors import BayescapWarning
 from bayescap.models import c_build
 from bayescap.models import capacity_density as cd
 from bayescap.models import traffic_density as td
@@ -99,7 +100,7 @@ def test_the_traffic_fit_samples_the_pymc_graph_where_no_compiler_works(fresh, m
 
     monkeypatch.setattr(traffic, "compiled_model", graph)
     df, _ = simulate_history(120, seed=1)
-    with pytest.warns(RuntimeWarning, match="install a C compiler.*Sampling the model's PyMC graph instead"):
+    with pytest.warns(BayescapWarning, match="install a C compiler.*Sampling the model's PyMC graph instead"):
         with pytest.raises(RuntimeError, match="stop here"):
             traffic.fit_traffic(df, draws=10, tune=10, seed=1)
     assert used == ["pymc"]
@@ -117,7 +118,7 @@ def test_the_capacity_fit_samples_the_pymc_graph_where_no_compiler_works(fresh, 
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(capacity, "compiled_for", graph)
-    with pytest.warns(RuntimeWarning, match="capacity model: .*install a C compiler.*PyMC graph instead"):
+    with pytest.warns(BayescapWarning, match="capacity model: .*install a C compiler.*PyMC graph instead"):
         with pytest.raises(RuntimeError, match="stop here"):
             capacity.fit_capacity(usl_benchmarks_frame(), draws=10, tune=10, seed=1)
     assert used == ["pymc"]
@@ -150,3 +151,22 @@ def test_the_traffic_density_library_exports_both_callbacks():
     x = np.zeros(3)
     with pytest.raises(ValueError, match="grad must be"):
         td.logp_and_grad(x, np.zeros(2))
+
+
+@pytest.mark.filterwarnings("always")  # shown, not turned into errors as bayescap's warnings are elsewhere in tests
+def test_the_command_line_prints_the_fallback_as_one_warning_line(monkeypatch, capsys):
+    """The CLI shows bayescap's warnings as one plain line (no file path, no source line)."""
+    import warnings
+
+    from bayescap import cli
+    from bayescap.commands import check
+
+    def warn_and_stop(args):
+        warnings.warn("traffic model: no C compiler found. Sampling the model's PyMC graph instead", BayescapWarning,
+                      stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(check, "run", warn_and_stop)
+    assert cli.main(["check"]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: traffic model: no C compiler found. Sampling the model's PyMC graph instead\n"

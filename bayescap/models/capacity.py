@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from bayescap.errors import ModelError
+from bayescap.errors import BayescapWarning, ModelError
 from bayescap.models import capacity_density
 from bayescap.models.c_build import CompilerUnavailable
 from bayescap.models.capacity_build import (
@@ -132,8 +132,9 @@ def fit_design(
         try:
             model = capacity_density.nutpie_model(design, priors, likelihood)
         except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
-            warnings.warn(f"capacity model: {exc}. Sampling the model's PyMC graph instead (the same model; the first "
-                          "fit in each process compiles it, 5-25 s).", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"capacity model: {exc}. Sampling the model's PyMC graph instead: the same model, several "
+                          "times slower (it is compiled in every process, 5-25 s, and each step costs more).",
+                          BayescapWarning, stacklevel=2)
             sampler_backend = "pymc"
     if sampler_backend == "pymc":
         compiled = compiled_for(design, priors, likelihood)

@@ -25,7 +25,7 @@ from scipy import special
 from threadpoolctl import threadpool_limits
 
 from bayescap import dims
-from bayescap.errors import InputError, ModelError
+from bayescap.errors import BayescapWarning, InputError, ModelError
 from bayescap.models.traffic_design import (
     DAYS_PER_YEAR,
     TrafficDesign,
@@ -118,8 +118,9 @@ def fit_traffic(
         try:
             compiled = nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
         except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
-            warnings.warn(f"traffic model: {exc}. Sampling the model's PyMC graph instead (the same model; the "
-                          "first fit in each process compiles it, 10-15 s).", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"traffic model: {exc}. Sampling the model's PyMC graph instead: the same model, several "
+                          "times slower (it is compiled in every process, 10-15 s, and each step costs more).",
+                          BayescapWarning, stacklevel=2)
             backend = "pymc"
     if backend == "pymc":
         compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
