@@ -24,7 +24,6 @@ logs, ``kappa_scaled_config`` and ``kappa_cluster_raw`` in the KinkStretch coord
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import math
 from pathlib import Path
@@ -119,9 +118,6 @@ def cluster_stretch(design) -> np.ndarray:
 
 # -- nutpie glue (as in traffic_density): C callbacks reading their arrays through a table of pointers
 
-_LOGP_C = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                           ctypes.c_void_p)
-
 
 @functools.cache
 def callbacks() -> tuple[c_build.CFunction, c_build.CFunction]:
@@ -147,13 +143,7 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, lik, obs_f, obs_i, cfg_f, cfg
     width, the density's constant (:func:`log_density_constant`) and usl_coordinates' log knee. ``lik``: 0 Student-t,
     1 normal, 2 lognormal.
     """
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    if grad.dtype != np.float64 or not grad.flags.c_contiguous or grad.shape != x.shape:
-        raise ValueError("grad must be a contiguous float64 array shaped like x")
-    out = np.empty(1)
-    table = pointer_table(_table_arrays(lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri))
-    _LOGP_C(callbacks()[0].address)(x.size, x.ctypes.data, grad.ctypes.data, out.ctypes.data, table.ctypes.data)
-    return float(out[0])
+    return nutpie_glue.call_logp(callbacks()[0], x, grad, _table_arrays(lik, obs_f, obs_i, cfg_f, cfg_i, tier_f, pri))
 
 
 def _centres(design, priors: dict, stretch: np.ndarray) -> dict[str, np.ndarray]:

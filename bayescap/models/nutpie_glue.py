@@ -4,7 +4,13 @@ array addresses their C callbacks read, and nutpie's container for a compiled mo
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
+
+# nutpie's log density callback: (dim, x, gradient out, logp out, table) -> 0, or an error code
+_LOGP_C = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                           ctypes.c_void_p)
 
 
 def pointer_table(arrays: list[np.ndarray]) -> np.ndarray:
@@ -19,6 +25,18 @@ def pointer_table(arrays: list[np.ndarray]) -> np.ndarray:
         rows, cols = value.shape if value.ndim == 2 else (value.shape[0], 1)
         table[3 * k : 3 * k + 3] = (value.ctypes.data, rows, cols)
     return table
+
+
+def call_logp(callback, x: np.ndarray, grad: np.ndarray, arrays: list[np.ndarray]) -> float:
+    """The log density at ``x`` (its gradient written into ``grad``) from a C ``callback`` reading ``arrays`` through
+    their table, called from Python: for tests and diagnostics (the sampler calls the callback itself)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if grad.dtype != np.float64 or not grad.flags.c_contiguous or grad.shape != x.shape:
+        raise ValueError("grad must be a contiguous float64 array shaped like x")
+    out = np.empty(1)
+    table = pointer_table(arrays)
+    _LOGP_C(callback.address)(x.size, x.ctypes.data, grad.ctypes.data, out.ctypes.data, table.ctypes.data)
+    return float(out[0])
 
 
 def nutpie_model(callbacks, blocks: list[tuple[str, tuple[int, ...]]], centre: dict, shared: dict, table: np.ndarray):

@@ -27,7 +27,6 @@ walk's steps), W (non-centred walk) and O (occurrence days x slots) are sparse, 
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from pathlib import Path
 
@@ -120,8 +119,6 @@ def density_inputs(design, priors: dict, block, *, ar1: bool, noncentred: bool) 
 # module costs nothing)
 
 _TABLE = (*INPUTS, "logged")  # the table holds (address, rows, cols) of each, in this order (traffic_density.c)
-_LOGP_C = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                           ctypes.c_void_p)
 
 
 @functools.cache
@@ -137,15 +134,8 @@ def callbacks() -> tuple[c_build.CFunction, c_build.CFunction]:
 
 def logp_and_grad(x: np.ndarray, grad: np.ndarray, *args: np.ndarray) -> float:
     """Log density at ``x`` (writes its gradient into ``grad``); ``args`` = :func:`density_inputs`. The C callback,
-    called from Python: for tests and diagnostics (the sampler calls the callback itself)."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    if grad.dtype != np.float64 or not grad.flags.c_contiguous or grad.shape != x.shape:
-        raise ValueError("grad must be a contiguous float64 array shaped like x")
-    arrays = [*args, np.zeros(x.size)]  # "logged" is read by the expand callback only
-    out = np.empty(1)
-    _LOGP_C(callbacks()[0].address)(x.size, x.ctypes.data, grad.ctypes.data, out.ctypes.data,
-                                    pointer_table(arrays).ctypes.data)
-    return float(out[0])
+    called from Python (the expand callback's "logged" is not read)."""
+    return nutpie_glue.call_logp(callbacks()[0], x, grad, [*args, np.zeros(np.size(x))])
 
 
 def nutpie_model(design, priors: dict, block, *, ar1: bool, noncentred: bool):
