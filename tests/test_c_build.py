@@ -80,6 +80,9 @@ def test_no_compiler_and_a_failed_compile_say_what_went_wrong(fresh, monkeypatch
     monkeypatch.setenv("CC", "/nonexistent/cc")
     with pytest.raises(c_build.CompilerUnavailable, match=r"CC \('/nonexistent/cc'\) was not found; install a C compiler"):
         c_build.compiler()
+    monkeypatch.setenv("CC", "gcc 'unbalanced")
+    with pytest.raises(c_build.CompilerUnavailable, match="is not a command line"):
+        c_build.compiler()
     monkeypatch.delenv("CC")
     monkeypatch.setenv("PATH", str(fresh))  # no cc, gcc or clang
     with pytest.raises(c_build.CompilerUnavailable, match="no C compiler found .*apt-get install gcc"):

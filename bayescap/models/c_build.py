@@ -57,7 +57,10 @@ def compiler() -> list[str]:
     """The C compiler's command: ``$CC`` (may carry arguments) or the first of cc, gcc, clang on the PATH."""
     named = os.environ.get("CC", "").strip()
     if named:
-        cmd = shlex.split(named)
+        try:
+            cmd = shlex.split(named)
+        except ValueError as exc:
+            raise CompilerUnavailable(f"CC ({named!r}) is not a command line ({exc}); {INSTALL_HINT}") from exc
         if shutil.which(cmd[0]) is None:
             raise CompilerUnavailable(f"the C compiler named in CC ({named!r}) was not found; {INSTALL_HINT}")
         return cmd
