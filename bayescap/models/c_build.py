@@ -7,9 +7,9 @@ compilation on a machine took 4-8 s each, most of a first fit's time; the C comp
 the fits fall back to sampling their PyMC graphs.
 
 The cache key is a hash of the source and the headers beside it, the compiler and its version, the flags and the
-CPU (``-march=native`` code must not be loaded on another CPU), so a changed source or a new compiler builds a new library and an old one
-is never loaded by mistake. The library is written under a temporary name and renamed into place: two processes
-compiling at once both succeed, and a half-written file is never loaded.
+CPU (``-march=native`` code must not be loaded on another CPU), so a changed source or a new compiler builds a new
+library and an old one is never loaded by mistake. The library is written under a temporary name and renamed into
+place: two processes compiling at once both succeed, and a half-written file is never loaded.
 
 Cache directory: ``$BAYESCAP_CACHE_DIR`` if set; else ``__pycache__`` next to the source when writable (as numba's
 cache); else ``~/.cache/bayescap``.

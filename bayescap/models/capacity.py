@@ -15,7 +15,6 @@ behind its choices):
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -23,9 +22,9 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from bayescap.errors import BayescapWarning, ModelError
+from bayescap.errors import ModelError
 from bayescap.models import capacity_density
-from bayescap.models.c_build import CompilerUnavailable
+from bayescap.models.nutpie_glue import c_model_or_none
 from bayescap.models.capacity_build import (
     DEFAULT_LIKELIHOOD,
     LIKELIHOODS,
@@ -128,15 +127,12 @@ def fit_design(
         raise ModelError(f"unknown capacity sampler_backend {sampler_backend!r}; choose one of {SAMPLER_BACKENDS}")
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown capacity likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+    model = None
     if sampler_backend == "c":
-        try:
-            model = capacity_density.nutpie_model(design, priors, likelihood)
-        except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
-            warnings.warn(f"capacity model: {exc}. Sampling the model's PyMC graph instead: the same model, several "
-                          "times slower (it is compiled in every process, 5-25 s, and each step costs more).",
-                          BayescapWarning, stacklevel=2)
-            sampler_backend = "pymc"
-    if sampler_backend == "pymc":
+        model = c_model_or_none(lambda: capacity_density.nutpie_model(design, priors, likelihood), model="capacity",
+                                compile_seconds="5-25 s")
+    if model is None:  # asked for, or no C compiler: the same model through its PyMC graph (other draws)
+        sampler_backend = "pymc"
         compiled = compiled_for(design, priors, likelihood)
         raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
     else:

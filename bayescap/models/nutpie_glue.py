@@ -5,8 +5,14 @@ array addresses their C callbacks read, and nutpie's container for a compiled mo
 from __future__ import annotations
 
 import ctypes
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+from bayescap.errors import BayescapWarning
+from bayescap.models.c_build import CompilerUnavailable
 
 # nutpie's log density callback: (dim, x, gradient out, logp out, table) -> 0, or an error code
 _LOGP_C = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
@@ -79,3 +85,15 @@ def nutpie_model(callbacks, blocks: list[tuple[str, tuple[int, ...]]], centre: d
         logp_func=None,
         expand_func=None,
     )
+
+
+def c_model_or_none(build: Callable[[], Any], *, model: str, compile_seconds: str) -> Any | None:
+    """``build()``: a model's C density as a nutpie model; or ``None`` where no C compiler works, after a
+    :class:`BayescapWarning` that says what to install (the caller then samples the model's PyMC graph)."""
+    try:
+        return build()
+    except CompilerUnavailable as exc:
+        warnings.warn(f"{model} model: {exc}. Sampling the model's PyMC graph instead: the same model, several times "
+                      f"slower (it is compiled in every process, {compile_seconds}, and each step costs more).",
+                      BayescapWarning, stacklevel=3)
+        return None

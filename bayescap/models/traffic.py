@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from scipy import special
 from threadpoolctl import threadpool_limits
 
 from bayescap import dims
-from bayescap.errors import BayescapWarning, InputError, ModelError
+from bayescap.errors import InputError, ModelError
 from bayescap.models.traffic_design import (
     DAYS_PER_YEAR,
     TrafficDesign,
@@ -35,7 +34,7 @@ from bayescap.models.traffic_design import (
     occurrence_runs,
     weekday_yearly_features,
 )
-from bayescap.models.c_build import CompilerUnavailable
+from bayescap.models.nutpie_glue import c_model_or_none
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
 from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
@@ -113,16 +112,12 @@ def fit_traffic(
     t0 = time.perf_counter()
     noncentred = noncentred_walk(str(opt["level_param"]))
     block = whiten(design, pri, ar1=bool(opt["ar1"]), noncentred=noncentred)
-    backend = str(opt["sampler_backend"])
+    backend, compiled = str(opt["sampler_backend"]), None
     if backend == "c":
-        try:
-            compiled = nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
-        except CompilerUnavailable as exc:  # the same model through its PyMC graph: slower, and other draws
-            warnings.warn(f"traffic model: {exc}. Sampling the model's PyMC graph instead: the same model, several "
-                          "times slower (it is compiled in every process, 10-15 s, and each step costs more).",
-                          BayescapWarning, stacklevel=2)
-            backend = "pymc"
-    if backend == "pymc":
+        compiled = c_model_or_none(lambda: nutpie_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred),
+                                   model="traffic", compile_seconds="10-15 s")
+    if compiled is None:  # asked for, or no C compiler: the same model through its PyMC graph (other draws)
+        backend = "pymc"
         compiled = compiled_model(design, pri, block, ar1=bool(opt["ar1"]), noncentred=noncentred)
     t1 = time.perf_counter()
     thin = int(opt["thin"])
