@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	if [ ! -x $(PY) ]; then $$py -m venv $(VENV) || { echo "Could not create $(VENV) with $$py (is its venv module installed?)" >&2; exit 1; }; fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@$(PY) -c "from bayescap.models import c_build; c_build.compiler_version().startswith('none') and print('note: no C compiler found (cc, gcc, clang, or CC): the fits will sample the models\' PyMC graphs instead of their C densities, 5-25 s slower to start in every process. ' + c_build.INSTALL_HINT[0].upper() + c_build.INSTALL_HINT[1:] + '.')"
+	@$(PY) -c "from bayescap.models import c_build; c_build.compiler_version().startswith('none') and print('note: no C compiler found (cc, gcc, clang, or CC): the fits will sample the models\' PyMC graphs instead of their C densities: the same models, several times slower. ' + c_build.INSTALL_HINT[0].upper() + c_build.INSTALL_HINT[1:] + '.')"
 	@touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)

@@ -47,7 +47,7 @@ CASES = [
 
 @pytest.mark.parametrize(("kind", "likelihood", "overrides"), CASES)
 def test_density_and_gradient_equal_the_pymc_graph(kind, likelihood, overrides):
-    """At random unconstrained points the numba log density and gradient equal PyMC's (Jacobians included)."""
+    """At random unconstrained points the C log density and gradient equal PyMC's (Jacobians included)."""
     pri = merge_priors(overrides)
     design = build_design(_frame(kind), pri)
     model = build_model(design, pri, likelihood)

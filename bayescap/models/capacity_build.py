@@ -191,7 +191,7 @@ def sample_nutpie(
     target_accept: float = 0.98,
     adaptation: str = "low_rank",
 ) -> xr.DataTree:
-    """Sample a nutpie model (the PyMC graph's or the numba twin's) with the capacity model's sampler settings.
+    """Sample a nutpie model (the PyMC graph's or the C twin's) with the capacity model's sampler settings.
 
     target_accept 0.98: at 0.9 and 0.8 the example's fit had divergences again and NGINX's R-hat rose to 1.04
     (docs/capacity_model.md, "Speed").

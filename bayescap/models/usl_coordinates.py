@@ -30,7 +30,7 @@ The model and its posterior are unchanged: only the coordinates the sampler move
 shares its tier with others keeps the non-centred z and log lam itself (gamma = 0, n_ref = 0); a lone configuration
 tested at fewer than ``MIN_LEVELS_FOR_ODDS`` levels keeps z (but gets the lam shear).
 
-numpy only (the PyMC graph and the numba density write the same formulas in their own terms).
+numpy only (the PyMC graph and the C density write the same formulas in their own terms).
 """
 
 from __future__ import annotations
