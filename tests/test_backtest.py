@@ -230,3 +230,27 @@ def test_prophet_baseline_prints_nothing_of_its_own():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "" and out.stderr == ""
+
+
+@pytest.mark.skipif(not prophet_available(), reason="Prophet is an optional bench dependency (pip install '.[bench]')")
+def test_prophet_baseline_has_yearly_seasonality_in_a_730_day_window(monkeypatch):
+    """The backtest's 730-day windows span 729 days, under the 730 Prophet's "auto" asks for yearly terms; the
+    baseline turns them on itself, so it forecasts a yearly swing that Prophet's default would miss."""
+    import bayescap.backtest.baselines as baselines
+
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2022-01-01", periods=730 + 28)
+    t = np.arange(len(dates))
+    # the yearly peak falls 20 days before the history ends: the next four weeks go down the slope
+    log_y = 8.0 + 0.8 * np.cos(2 * np.pi * (t - 710) / 365.25) + 0.05 * rng.standard_normal(len(t))
+    train = pd.DataFrame({"date": dates[:730], "count": np.exp(log_y[:730])})
+    truth = log_y[730:]
+
+    def median_log_error() -> float:
+        x = baselines.prophet_draws(train, dates[730:], holidays=None, log=True, n_draws=200, seed=1)
+        return float(np.mean(np.abs(np.log(np.median(x, axis=0)) - truth)))
+
+    with_yearly = median_log_error()
+    monkeypatch.setattr(baselines, "PROPHET_YEARLY_MIN_DAYS", 10**6)  # Prophet's default behaviour here
+    without = median_log_error()
+    assert with_yearly < 0.1 < without, (with_yearly, without)

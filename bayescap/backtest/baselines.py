@@ -2,8 +2,8 @@
 
 - :func:`seasonal_naive_draws`: same weekday one week earlier (the latest observed one), with the spread of
   the empirical log-changes over the same number of weeks in the training data.
-- :func:`prophet_draws`: Prophet (MAP) on raw or log counts, flagged event days as holidays. Prophet is an
-  optional dependency (``pip install bayescap[bench]``); :func:`prophet_available` says whether it is installed.
+- :func:`prophet_draws`: Prophet (MAP) on raw or log counts, flagged event days as holidays, yearly seasonality
+  from a year of history (as bayescap's yearly terms). Prophet is an optional dependency (``pip install bayescap[bench]``); :func:`prophet_available` says whether it is installed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,12 @@ import numpy as np
 import pandas as pd
 
 from bayescap.errors import ModelError
+
+# Prophet's own "auto" turns yearly seasonality on only when the history spans 730 days or more; the backtest's
+# 730-day training windows span 729, so "auto" would leave it off and handicap the baseline (relCRPS 0.677 against
+# 0.596 with it on, on the Peyton Manning test days; docs/traffic_model.md, "Backtest"). The baseline gets yearly
+# terms from the same history length as bayescap's model (traffic_design.YEARLY_MIN_DAYS).
+PROPHET_YEARLY_MIN_DAYS = 365
 
 
 def seasonal_naive_draws(
@@ -96,6 +102,9 @@ def prophet_draws(
 ) -> np.ndarray:
     """Prophet (MAP fit) predictive draws for ``test_dates``; ``log=True`` fits log counts and exponentiates.
 
+    Yearly seasonality is on when the training days span at least :data:`PROPHET_YEARLY_MIN_DAYS` (Prophet's
+    default would need 730 and leave it off in the backtest's 730-day windows); the rest is Prophet's defaults.
+
     Prophet draws its predictive samples from numpy's *global* random state; the state is seeded for the call
     and restored afterwards, so the caller's global state is left as it was.
     """
@@ -104,7 +113,8 @@ def prophet_draws(
 
     y = train["count"].astype(float)
     df = pd.DataFrame({"ds": pd.to_datetime(train["date"]), "y": np.log(y) if log else y}).dropna()
-    model = Prophet(holidays=holidays, uncertainty_samples=n_draws)
+    span_days = int((df["ds"].max() - df["ds"].min()).days) + 1 if len(df) else 0
+    model = Prophet(holidays=holidays, uncertainty_samples=n_draws, yearly_seasonality=span_days >= PROPHET_YEARLY_MIN_DAYS)
     model.fit(df)
     state = np.random.get_state()
     try:
