@@ -358,3 +358,21 @@ def test_no_text_artist_is_untagged_outside_charts(good_run):
     for fig in good_run.figs:
         for t in fig.texts:
             assert isinstance(t, Text) and t.get_gid() in {"stated", "config", "structural", "formula"}, t.get_text()
+
+
+def test_a_peak_that_may_not_exist_reads_no_peak_not_n_a():
+    """summary.json stores N*'s missing quantiles as null: draws whose throughput never stops growing (κ = 0)."""
+    from bayescap.report.pages_models import _capacity_takeaway, n_star_text
+
+    assert n_star_text({"median": 14.1159, "q05": 11.4882, "q95": None}) == ("14.1", "11.5 to no peak")
+    assert n_star_text({"median": None, "q05": 159.665, "q95": None}) == ("no peak", "160 to no peak")
+    assert n_star_text({"median": None, "q05": None, "q95": None}) == ("no peak", "no peak")
+    assert n_star_text({"median": 18.1472, "q05": 15.3756, "q95": 25.3422}) == ("18.1", "15.4–25.3")
+    cap = {
+        "app/c6i.2xlarge": {"n_star": {"median": 14.1159, "q05": 11.4882, "q95": None}, "p_kappa_zero": 0.050625,
+                            "x_max": {"median": 224.883}},
+        "c6i.xlarge": {"n_star": {"median": None, "q05": 159.665, "q95": None}, "p_kappa_zero": 0.9495},
+    }
+    text = _capacity_takeaway(cap)
+    assert "peaks at about 14.1 cores (90% interval 11.5 to no peak: in 5.1% of the draws its throughput never stops growing)" in text
+    assert "n/a" not in text

@@ -13,7 +13,7 @@ import xarray as xr
 from bayescap import usl
 from bayescap.dims import CHAIN, CONFIG, DATE, DRAW, EVENT_TYPE, OBS, SCENARIO
 from bayescap.report import figures, layout, style
-from bayescap.report.formatting import fmt_sig, fmt_value, median_range, median_with_range
+from bayescap.report.formatting import fmt_pct, fmt_sig, fmt_value, median_range, median_with_range
 from bayescap.report.layout import Column, Doc, Page
 from bayescap.report.run_files import RunFiles
 
@@ -354,14 +354,34 @@ def _capacity_charts(doc: Doc, page: Page, files: RunFiles, post: xr.Dataset, ca
     return page
 
 
+NO_PEAK = "no peak"
+
+
+def n_star_text(ns: dict) -> tuple[str, str]:
+    """(median, 90% interval) of N*, the cores at which throughput peaks. A missing quantile is a draw share whose
+    throughput never stops growing (coherency κ = 0): it reads "no peak", never "n/a" (summary.json stores null)."""
+    med, rng = median_range(ns, "")
+    lo, hi = ns.get("q05"), ns.get("q95")
+    if ns.get("median") is None:
+        med = NO_PEAK
+    if lo is None and hi is None:
+        rng = NO_PEAK
+    elif hi is None:
+        rng = f"{fmt_sig(lo)} to {NO_PEAK}"
+    return med, rng
+
+
 def _capacity_takeaway(cap: dict) -> str | None:
     rows = [(c, v) for c, v in cap.items() if isinstance(v, dict) and (v.get("n_star") or {}).get("median")]
     if not rows:
         return None
     cfg, v = min(rows, key=lambda r: r[1]["n_star"]["median"])
     ns, xm = v["n_star"], v.get("x_max") or {}
-    med, rng = median_range(ns, "")
-    text = f"Takeaway: servers do not scale linearly. {cfg} peaks at about {med} cores (90% interval {rng})"
+    med, rng = n_star_text(ns)
+    text = f"Takeaway: servers do not scale linearly. {cfg} peaks at about {med} cores (90% interval {rng}"
+    if ns.get("q95") is None and v.get("p_kappa_zero") is not None:
+        text += f": in {fmt_pct(v['p_kappa_zero'])} of the draws its throughput never stops growing"
+    text += ")"
     if xm.get("median") is not None:
         text += f", at most {fmt_sig(xm.get('median'))} req/s per node"
     return text + "; adding cores beyond that lowers throughput."
@@ -375,11 +395,11 @@ def _capacity_table(doc: Doc, page: Page, cap: dict) -> Page:
         cells = [cfg, str(v.get("tier", ""))]
         for key in ("lam", "sigma", "kappa", "n_star", "x_max"):
             p = v.get(key) or {}
-            cells.append(
-                median_with_range(p, "", sep="\n")
-                if p.get("median") is not None
-                else "n/a"
-            )
+            if key == "n_star" and p:
+                med, rng = n_star_text(p)
+                cells.append(f"{med}\n({rng})")
+            else:
+                cells.append(median_with_range(p, "", sep="\n") if p.get("median") is not None else "n/a")
         rows.append(cells)
     if not rows:
         return layout.missing_note(doc, page, "summary.json has no capacity parameters.")
