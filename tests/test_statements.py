@@ -14,7 +14,7 @@ from bayescap.dims import DATE, DRAW, SCENARIO, TIER
 from bayescap.inputs.scenario_types import EventRule, Finance
 from bayescap.simulate import risk_statements, simulate, statements
 from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, range_sig, round_sig
-from bayescap.simulate.statements import runway_statement
+from bayescap.simulate.statements import fleet_cost_statement, runway_statement
 from bayescap.simulate.synthetic import synthetic_capacity, synthetic_prices, synthetic_scenario, synthetic_traffic
 
 SEED = 20261126
@@ -202,3 +202,28 @@ def test_a_narrow_runway_interval_and_its_medians_share_their_figures():
     assert st["text"].startswith(f"Runway rises from {fmt_num(np.median(base), sig)} to {fmt_num(np.median(auto), sig)} "
                                  f"months (90%: {fmt_range(lo, hi)})")
     assert round_sig(lo, sig) <= round_sig(np.median(auto), sig) <= round_sig(hi, sig)
+
+
+def test_fleet_cost_statement_prices_the_recommended_fleets(run):
+    """The recommended fleets' monthly cost, from the fleet statements' server counts and the price table, and only
+    where the fleet is a static purchase that meets the target in every tier."""
+    said = 0
+    scenarios, _, _, sim, out = run
+    for sc in scenarios:
+        servers = {t.name: _get(out, f"fleet_{t.name}", sc.name)["values"]["servers"] for t in sc.tiers}
+        if None in servers.values():  # a tier where no fleet meets the target: its fleet statement says so
+            assert not [s for s in out if s["id"] == "fleet_cost" and s["scenario"] == sc.name]
+            continue
+        total = sum(servers[t.name] * PRICES.loc[t.instance_type, "usd_per_hour"] * 730.0 for t in sc.tiers)
+        st = _get(out, "fleet_cost", sc.name)
+        assert st["values"]["monthly_cost_usd"] == pytest.approx(total, rel=1e-9)
+        assert st["values"]["servers"] == servers
+        fleet = " and ".join(f"{servers[t.name]} {t.name}" for t in sc.tiers)
+        assert st["text"].startswith(f"Buying the recommended fleet ({fleet} servers) costs {fmt_usd(total)} per month")
+        # it comes just before the cost range it is contrasted with
+        ids = [s["id"] for s in out if s["scenario"] == sc.name]
+        assert ids.index("fleet_cost") + 1 == ids.index("monthly_cost")
+        said += 1
+    assert said >= 2
+    autoscaled = sim.assign(policy=(SCENARIO, np.array(["autoscale"] * sim.sizes[SCENARIO])))
+    assert fleet_cost_statement(autoscaled, "baseline") is None

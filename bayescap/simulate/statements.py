@@ -9,6 +9,7 @@ rounded for reading (:mod:`bayescap.simulate.fmt`). Types:
 * ``peak_rps_normal`` -- the same for normal days;
 * ``fleet_<tier>`` -- the recommended static fleet and its P(overload on any event day);
 * ``infeasible_<tier>`` -- when some draws need more than any fleet of the instance type;
+* ``fleet_cost`` -- what the recommended static fleets of all tiers cost a month (static fleet policy only);
 * ``monthly_cost`` -- 90% interval of the monthly infrastructure cost;
 * ``runway`` -- median and 90% interval of the runway; for alternatives, the change
   from the baseline with the per-draw 90% interval of that change;
@@ -146,6 +147,36 @@ def infeasible_statement(sim: xr.Dataset, scenario: str, tier: str) -> dict | No
         values["n_star_median"] = med
     text += ": no fleet of this type is enough there; a larger instance type or less work per request is needed."
     return _statement(f"infeasible_{tier}", scenario, text, values)
+
+
+def fleet_cost_statement(sim: xr.Dataset, scenario: str) -> dict | None:
+    """The monthly cost of buying the recommended static fleets, next to the cost range of fleets sized per draw.
+
+    The two answer different questions: the range is what a fleet sized for each simulated future's busiest day
+    would cost; the recommended fleet is one decision, sized so that overload stays within the target across the
+    futures, and it costs what it costs. Not said for an autoscaled fleet, or when some tier has no fleet that
+    meets the target (its fleet statement says so).
+    """
+    if str(sim["policy"].sel({SCENARIO: scenario}).values) == "autoscale":
+        return None
+    parts, total, servers = [], 0.0, {}
+    for tier in present_tiers(sim, scenario):
+        at = {TIER: tier, SCENARIO: scenario}
+        m = float(sim["fleet_recommended"].sel(at).values)
+        cost = float(sim["fleet_cost_monthly_usd"].sel(at).values)
+        if not (np.isfinite(m) and np.isfinite(cost)):
+            return None
+        n = int(m)
+        parts.append(f"{n} {tier}")
+        servers[tier] = n
+        total += cost
+    if not parts:
+        return None
+    fleet = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    n_all = sum(servers.values())
+    text = (f"Buying the recommended fleet ({fleet} {plural(n_all, 'server')}) costs {fmt_usd(total)} per month; "
+            "the range below is what a fleet sized for each simulated future's busiest day would cost.")
+    return _statement("fleet_cost", scenario, text, {"monthly_cost_usd": total, "servers": servers})
 
 
 def monthly_cost_statement(sim: xr.Dataset, scenario: str) -> dict | None:
@@ -286,6 +317,7 @@ def risk_statements(sim: xr.Dataset, scenarios: Sequence[Scenario], *, baseline:
         for tier in present_tiers(sim, name):
             out.append(fleet_statement(sim, name, tier))
             out.append(infeasible_statement(sim, name, tier))
+        out.append(fleet_cost_statement(sim, name))
         out.append(monthly_cost_statement(sim, name))
         out.append(runway_statement(sim, name, base))
         out.append(visitors_statement(sim, sc))
