@@ -24,8 +24,10 @@ FORMULAS = (
         r"$X(N) = \dfrac{\lambda\, N}{1 + \sigma\,(N-1) + \kappa\, N\,(N-1)}, \qquad N^{*} = \sqrt{(1-\sigma)/\kappa}$",
     ),
     (
-        "Daily visitors on day t (log scale): trend, weekday, season, event lifts, competitor days:",
-        r"$\log \mathrm{E}[y_t] = \ell_t + w_{\mathrm{weekday}(t)} + s_t + \sum_k \beta_k\, e_{t,k} - \gamma\, c_t$",
+        "Daily visitors on day t (log scale): trend, weekday, season, event lifts, competitor days, and noise that "
+        "carries over from day to day (\u03b5: Student-t on normal days, normal with a larger scale on event days):",
+        r"$\log y_t = \ell_t + w_{\mathrm{weekday}(t)} + s_t + \sum_k \beta_k\, e_{t,k} - \gamma\, c_t + r_t, "
+        r"\qquad r_t = \phi\, r_{t-1} + \varepsilon_t$",
     ),
     (
         "Peak demand on tier k (requests per second):",
