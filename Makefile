@@ -11,7 +11,7 @@ ARGS ?=
 .PHONY: forecast test test-all bench check clean-venv help
 
 help:
-	@echo "make forecast   run the default example (data/) and write reports/<scenario>-<time>/report.pdf"
+	@echo "make forecast   run the default example (data/) with its backtest and write reports/<scenario>-<time>/report.pdf"
 	@echo "make test       run the fast test suite (what CI runs)"
 	@echo "make test-all   also run the slow recovery studies"
 	@echo "make bench      run the benchmarks; prints 'BENCH <name> <value> <unit>' lines"
@@ -35,7 +35,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 forecast: $(STAMP)
-	$(PY) -m bayescap forecast $(ARGS)
+	$(PY) -m bayescap forecast --backtest $(ARGS)
 
 check: $(STAMP)
 	$(PY) -m bayescap check $(ARGS)

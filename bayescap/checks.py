@@ -111,6 +111,8 @@ def coverage_ranges(backtest: Mapping[str, Any] | None) -> dict[str, tuple[float
 
 
 def _backtest_problems(backtest: Mapping[str, Any] | None) -> list[str]:
+    """Coverage of bayescap's intervals outside the stated ranges: the investor statements' intervals are then not
+    honest, so the run is a DRAFT. (The refits' own convergence is :func:`backtest_origin_problems`.)"""
     if not backtest:
         return []
     methods = backtest_methods(backtest)
@@ -124,9 +126,20 @@ def _backtest_problems(backtest: Mapping[str, Any] | None) -> list[str]:
             problems.append(f"backtest: {key} missing")
         elif not lo <= v <= hi:
             problems.append(f"backtest: {key} {v:.2f} outside {lo:.2f}-{hi:.2f}")
+    return problems
+
+
+def backtest_origin_problems(backtest: Mapping[str, Any] | None) -> list[str]:
+    """Backtest refits with divergences or R-hat above the limit, one sentence each.
+
+    Said next to the backtest's table, not a DRAFT: those refits give the backtest's scores, no investor statement,
+    and a refit that mixed less well makes its window's score less certain, not the forecast's posterior wrong.
+    """
+    own = backtest_methods(backtest).get(OWN_METHOD) or {}
     origins = own.get("diagnostics") or own.get("origins") or []
     if isinstance(origins, Mapping):
         origins = list(origins.values())
+    problems = []
     for i, o in enumerate(origins):
         if not isinstance(o, Mapping):
             continue

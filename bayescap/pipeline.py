@@ -8,6 +8,7 @@ and renamed only when the report is complete (see ``bayescap.runstore``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import platform
 import shutil
 import sys
@@ -48,6 +49,7 @@ class RunOptions:
     chains: int = 2
     history_days: int | None = 730  # fit the traffic model on the most recent days only
     refit: bool = False  # sample even when an earlier run in ``out`` has the same fit key
+    backtest: bool = False  # backtest the traffic model on the history's last 16 weeks (bayescap.backtest.in_forecast)
 
 
 def software_versions() -> dict[str, str]:
@@ -150,6 +152,42 @@ def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[
     log(f"  models: reusing the posteriors of {source.name} (same data, priors, seed, sampler settings and "
         "code; --refit samples again)")
     return {"capacity": tree["capacity"].copy(), "traffic": tree["traffic"].copy(), "history": history}, key, source
+
+
+def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, reused_from: Path | None, log=print) -> dict:
+    """summary.json's ``backtest``: the traffic model's backtest on this run's history, or, when the fits were
+    reused from an earlier run that has one, that run's (it depends on the same data, priors, seed, sampler settings
+    and code as the fits' key)."""
+    from bayescap.backtest.in_forecast import forecast_backtest
+    from bayescap.checks import backtest_origin_problems
+
+    if reused_from is not None:
+        try:
+            earlier = json.loads((reused_from / "summary.json").read_text()).get("backtest")
+        except (OSError, ValueError):
+            earlier = None
+        if earlier:
+            log(f"  backtest: reusing that of {reused_from.name}")
+            return earlier
+    base = inputs["scenarios"][0]
+    t0 = time.perf_counter()
+    result = forecast_backtest(
+        inputs["traffic"],
+        history_days=opts.history_days,
+        options={"competitor_events": base.competitor_events},
+        priors=(base.priors or {}).get("traffic"),
+        seed=seed + 2,
+        draws=opts.draws,
+        tune=opts.tune,
+        chains=opts.chains,
+        progress=lambda msg: log(f"  backtest {msg.strip()}"),
+    )
+    own, naive = result["methods"]["bayescap"], result["methods"]["seasonal_naive"]
+    log(f"  backtest in {time.perf_counter() - t0:.1f} s: relCRPS {own['rel_crps']:.3f} (seasonal naive "
+        f"{naive['rel_crps']:.3f}), 80% intervals cover {own['cov80']:.2f}, 95% intervals {own['cov95']:.2f}")
+    for problem in backtest_origin_problems(result):
+        log(f"  note: {problem}")
+    return result
 
 
 def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
@@ -346,7 +384,12 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     seed = opts.seed if opts.seed is not None else (scenarios[0].seed or DEFAULT_SEED)
     log(f"bayescap {__version__}: {len(scenarios)} scenario(s), seed {seed}, {opts.chains}x{opts.draws} draws")
 
+    if opts.backtest:  # a history too short for it is an input error, said before anything is fitted
+        from bayescap.backtest.in_forecast import backtest_train_days
+
+        backtest_train_days(inputs["traffic"], opts.history_days)
     fits, key, reused_from = fit_or_reuse(inputs, opts, seed, log=log)
+    backtest = backtest_or_reuse(inputs, opts, seed, reused_from, log=log) if opts.backtest else None
     traffic_draws, capacity_draws = scenario_draws(inputs, fits, seed)
     sim = simulate(traffic_draws, capacity_draws, scenarios, inputs["prices"])
 
@@ -355,7 +398,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "capacity": with_reported_ess(capacity_diagnostics(fits["capacity"]), fits["capacity"], "capacity"),
         "traffic": with_reported_ess(traffic_diagnostics(fits["traffic"]), fits["traffic"], "traffic"),
     }
-    checks = model_checks(diagnostics, None)
+    checks = model_checks(diagnostics, backtest)
     conflicts = prior_data_conflicts(fits)
     if conflicts:
         checks = {"ok": False, "problems": [*checks["problems"], *conflicts]}
@@ -369,7 +412,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     for caveat in summary["caveats"]:
         log(f"caveat: {caveat['text']}")
     summary["scale_cost"] = scale_cost_rows(fits["capacity"], scenarios[0], inputs["prices"])
-    summary.setdefault("backtest", None)
+    summary["backtest"] = backtest
     sweep = inputs.get("sweep")
     if sweep is not None:
         summary["sweep"] = run_sweep(inputs, fits, sweep, seed, log=log)

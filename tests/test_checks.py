@@ -54,22 +54,28 @@ def test_single_chain_cannot_pass_r_hat():
             ["backtest: cov80 0.80 outside 0.81-0.90"],
         ),
         ({"seasonal_naive": {"cov80": 0.5, "cov95": 0.6}}, ["backtest: no 'bayescap' result"]),
-        (
-            {
-                "bayescap": {
-                    "cov80": 0.8,
-                    "cov95": 0.93,
-                    "diagnostics": [{"divergences": 0, "max_r_hat": 1.0}, {"divergences": 2, "max_r_hat": 1.05}],
-                }
-            },
-            ["backtest origin 2: 2 divergent transitions", "backtest origin 2: R-hat 1.050 > 1.01"],
-        ),
     ],
 )
 def test_backtest_coverage_outside_its_range_fails(bt, expected):
     out = model_checks({"traffic": GOOD}, bt)
     assert out["problems"] == expected
     assert out["ok"] is (not expected)
+
+
+def test_backtest_refits_that_mixed_badly_are_named_but_do_not_make_a_draft():
+    from bayescap.checks import backtest_origin_problems
+
+    bt = {
+        "bayescap": {
+            "cov80": 0.8,
+            "cov95": 0.93,
+            "origins": [{"divergences": 0, "max_r_hat": 1.0}, {"divergences": 2, "max_r_hat": 1.05}],
+        }
+    }
+    assert model_checks({"traffic": GOOD}, bt) == {"ok": True, "problems": []}
+    assert backtest_origin_problems(bt) == ["backtest origin 2: 2 divergent transitions", "backtest origin 2: R-hat 1.050 > 1.01"]
+    assert backtest_origin_problems({"methods": bt}) == backtest_origin_problems(bt)
+    assert backtest_origin_problems(None) == []
 
 
 def _tree(post: xr.Dataset, diverging: np.ndarray) -> xr.DataTree:

@@ -38,11 +38,11 @@ def two_runs(tmp_path_factory):
     caches = tmp_path_factory.mktemp("compile-caches")
     flags = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS", ""), f"base_compiledir={caches / 'pytensor'}") if f)
     env = {**os.environ, "PYTENSOR_FLAGS": flags, "BAYESCAP_CACHE_DIR": str(caches / "c")}
-    first, _ = _forecast(out, env=env)
+    first, _ = _forecast(out, "--backtest", env=env)
     cached = sorted(p.name.split("-")[0] for p in (caches / "c").glob("*.so"))
     assert cached == ["capacity_density", "traffic_density"], cached
     # --refit: the second run samples again (by default it would reuse the first run's posteriors)
-    second, runs = _forecast(out, "--refit", env=env)
+    second, runs = _forecast(out, "--refit", "--backtest", env=env)
     assert len(runs) == 2, "the second run must not overwrite the first"
     assert "reusing" not in second.stdout
     return first, runs
@@ -52,7 +52,7 @@ def two_runs(tmp_path_factory):
 def reused_run(two_runs):
     """A third run with the same inputs, without --refit: it loads the newest matching run's posteriors."""
     _, runs = two_runs
-    proc, all_runs = _forecast(runs[0].parent)
+    proc, all_runs = _forecast(runs[0].parent, "--backtest")
     (third,) = [r for r in all_runs if r not in runs]
     return proc, third
 
@@ -74,6 +74,27 @@ def test_a_run_with_unchanged_data_reuses_the_posteriors_and_gives_the_same_numb
 
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(third / "report.pdf").pages)
     assert f"posteriors reused from run {runs[1].name}" in text
+
+
+def test_backtest_on_the_runs_own_history_is_in_the_summary_and_the_report(two_runs, reused_run):
+    """--backtest: the last 112 days of the example's history in 4 windows, refitted on the 679 days before the
+    first (the history spans 791 days), scored against the seasonal naive forecast; reused with the fits."""
+    from pypdf import PdfReader
+
+    first, runs = two_runs
+    bt = json.loads((runs[0] / "summary.json").read_text())["backtest"]
+    assert set(bt["methods"]) == {"bayescap", "seasonal_naive"}
+    assert bt["protocol"]["train_days"] == 679 and bt["protocol"]["test_days"] == 112
+    assert bt["protocol"]["first_test_day"] == "2026-07-12" and bt["protocol"]["last_test_day"] == "2026-10-31"
+    own = bt["methods"]["bayescap"]
+    assert own["n_days"] == 112 and len(own["origins"]) == 4 and 0 < own["rel_crps"] < 1
+    assert bt["coverage_ranges"] == {"cov80": [0.726, 0.874], "cov95": [0.91, 0.99]}
+    assert "backtest origin 4/4: train 2024-11-24..2026-10-03, test 2026-10-04..2026-10-31" in first.stdout
+    proc, third = reused_run
+    assert f"backtest: reusing that of {runs[1].name}" in proc.stdout and "backtest bayescap" not in proc.stdout
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(runs[0] / "report.pdf").pages]
+    assert "How good the traffic forecast was: forecasting the last 112 days of the history" in pages[0]
+    assert any("refitted on the 679 days before it" in p and "seasonal naive" in p for p in pages)
 
 
 def test_run_directory_is_complete(two_runs):

@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="sample both models even when an earlier run in --out was fitted to the same data, priors, seed "
         "and settings (by default its posteriors are reused, so changing only scenarios is fast)",
     )
+    p.add_argument(
+        "--backtest",
+        action="store_true",
+        help="also backtest the traffic model on the history's last 16 weeks (4 x 28 days, a refit before each, "
+        "against the seasonal naive forecast) and show it in the report; about 4 fits more (reused with the fits)",
+    )
     p.set_defaults(func=run)
 
 
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         chains=args.chains,
         history_days=args.history_days or None,
         refit=args.refit,
+        backtest=args.backtest,
     )
     run_forecast(opts, argv=sys.argv)
     return 0

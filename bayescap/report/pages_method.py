@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, coverage_ranges
+from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, backtest_origin_problems, coverage_ranges
 from bayescap.dims import OBS
 from bayescap.report import layout, style
 from bayescap.report.formatting import fmt_int, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
@@ -378,40 +378,48 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     return layout.takeaway(doc, page, f"Check: {verdict} (bars: 90% ranges; dashed: perfect agreement).")
 
 
+METHOD_NAMES = {
+    "bayescap": "bayescap",
+    "seasonal_naive": "seasonal naive",
+    "prophet_log": "Prophet, log counts",
+    "prophet_raw": "Prophet, raw counts",
+}
+
+
 def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
     bt = summary.get("backtest")
     page = layout.heading(doc, page, "Backtest of the traffic forecast", min_after_in=0.6)
     methods = backtest_methods(bt)
     if not methods:
-        return layout.missing_note(doc, page, "this run has no backtest (run 'bayescap backtest').")
+        return layout.missing_note(doc, page, "this run has no backtest ('bayescap forecast --backtest' adds one).")
+    protocol = bt.get("protocol") or {}
+    if protocol.get("train_days") is not None:
+        page = layout.paragraph(
+            doc,
+            page,
+            f"The last {protocol.get('n_windows')} windows of {protocol.get('window_days')} days of the traffic "
+            f"history ({protocol.get('first_test_day')} to {protocol.get('last_test_day')}) were forecast as if they "
+            f"were the future: before each window the traffic model was refitted on the {protocol.get('train_days')} "
+            "days before it, with the window's event days known, and its predictive draws were scored against what "
+            "happened. The seasonal naive forecast repeats the same weekday of the week before.",
+            size=style.FONT_SMALL,
+        )
+    timed = any(m.get("seconds") is not None for m in methods.values())  # a forecast's own backtest keeps no times
     rows = []
     for name, m in methods.items():
-        rows.append(
-            [
-                name,
-                fmt_sig(m.get("rel_crps")),
-                fmt_sig(m.get("cov80")),
-                fmt_sig(m.get("cov95")),
-                fmt_sig(m.get("mape")),
-                fmt_sig(m.get("seconds")),
-            ]
-        )
-    page = layout.table(
-        doc,
-        page,
-        [
-            Column("method", 0.3),
-            Column("relCRPS (lower is better)", 0.16, "right"),
-            Column("80% coverage", 0.13, "right"),
-            Column("95% coverage", 0.13, "right"),
-            Column("MAPE", 0.13, "right"),
-            Column("seconds", 0.15, "right"),
-        ],
-        rows,
-    )
+        row = [METHOD_NAMES.get(name, name), *(fmt_sig(m.get(k)) for k in ("rel_crps", "cov80", "cov95", "mape"))]
+        rows.append([*row, fmt_sig(m.get("seconds"))] if timed else row)
+    cols = [
+        Column("method", 0.3),
+        Column("relCRPS (lower is better)", 0.16, "right"),
+        Column("80% coverage", 0.13, "right"),
+        Column("95% coverage", 0.13, "right"),
+        Column("MAPE", 0.13, "right"),
+    ]
+    page = layout.table(doc, page, [*cols, Column("seconds", 0.15, "right")] if timed else cols, rows)
     ranges = coverage_ranges(bt)
     text = "; ".join(f"{k} within {fmt_sig(lo)}\u2013{fmt_sig(hi)}" for k, (lo, hi) in ranges.items())
-    return layout.paragraph(
+    page = layout.paragraph(
         doc,
         page,
         f"Stated coverage ranges for bayescap's intervals: {text}. relCRPS: the average "
@@ -419,6 +427,17 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
         size=style.FONT_SMALL,
         gid=layout.CONFIG,
     )
+    problems = backtest_origin_problems(bt)
+    if problems:
+        page = layout.paragraph(
+            doc,
+            page,
+            "Refits that mixed less well (their windows' scores are less certain; the forecast's own fit is checked "
+            "above): " + "; ".join(problems) + ".",
+            size=style.FONT_SMALL,
+            color=style.DRAFT_RED,
+        )
+    return page
 
 
 def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:

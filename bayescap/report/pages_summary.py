@@ -6,7 +6,7 @@ model checks are one sentence, and every number is a value from ``summary.json``
 
 from __future__ import annotations
 
-from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, model_checks
+from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, model_checks
 from bayescap.report import layout, style
 from bayescap.report.formatting import fmt_pct, interval_cells, median_range, unit_label
 from bayescap.report.layout import Column, Doc, Page
@@ -26,6 +26,22 @@ CHECKS_EXPLAINER = (
     "that it produced enough independent samples, and that it never got stuck."
 )
 
+
+
+def _backtest_summary(doc: Doc, page: Page, backtest: dict | None) -> Page:
+    """One sentence on how well the traffic model forecast the run's own recent history (when the run has a backtest)."""
+    methods = backtest_methods(backtest)
+    own, naive = methods.get("bayescap"), methods.get("seasonal_naive")
+    protocol = (backtest or {}).get("protocol") or {}
+    if not own or own.get("rel_crps") is None or protocol.get("test_days") is None:
+        return page
+    text = (f"How good the traffic forecast was: forecasting the last {protocol['test_days']} days of the history from "
+            f"the days before them, its average error was {fmt_pct(own['rel_crps'])} of the mean daily visits")
+    if naive and naive.get("rel_crps") is not None:
+        text += f" (repeating the week before: {fmt_pct(naive['rel_crps'])})"
+    text += (f", and its 80% ranges held {fmt_pct(own.get('cov80'))} of the days (95% ranges: "
+             f"{fmt_pct(own.get('cov95'))}). The backtest is in the appendix.")
+    return layout.paragraph(doc, page, text, size=style.FONT_SMALL)
 
 def check_status(files: RunFiles) -> dict:
     """Problems stated in summary.json plus any the thresholds find again in its diagnostics.
@@ -101,6 +117,7 @@ def summary_page(doc: Doc, files: RunFiles, status: dict) -> Page:
             color=style.DRAFT_RED,
             gid=layout.STATED,
         )
+    page = _backtest_summary(doc, page, s.get("backtest"))
     for caveat in s.get("caveats") or []:
         page = layout.paragraph(doc, page, "Caveat: " + str(caveat.get("text", "")), weight="bold")
     page = layout.paragraph(doc, page, INTERVAL_EXPLAINER, size=style.FONT_SMALL, color=style.MUTED)
