@@ -67,6 +67,16 @@ def fit_key(
     return digest.hexdigest()
 
 
+def backtest_key(fit_key: str, history: pd.DataFrame) -> str:
+    """Hex digest of what a forecast's backtest depends on beyond the fits' key: the whole traffic history (its
+    training windows reach before the fitted days) and the backtest's own code."""
+    digest = hashlib.sha256(fit_key.encode())
+    for path in sorted((Path(__file__).parent / "backtest").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(b"\0\0" + _frame_bytes(history))
+    return digest.hexdigest()
+
+
 def find_run_with_key(out_dir: str | Path, key: str) -> Path | None:
     """The newest finished run directory under ``out_dir`` whose manifest records ``key`` (or None).
 

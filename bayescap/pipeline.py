@@ -154,19 +154,22 @@ def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[
     return {"capacity": tree["capacity"].copy(), "traffic": tree["traffic"].copy(), "history": history}, key, source
 
 
-def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, reused_from: Path | None, log=print) -> dict:
+def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, fit_key: str, reused_from: Path | None,
+                      log=print) -> dict:
     """summary.json's ``backtest``: the traffic model's backtest on this run's history, or, when the fits were
-    reused from an earlier run that has one, that run's (it depends on the same data, priors, seed, sampler settings
-    and code as the fits' key)."""
+    reused from an earlier run whose backtest has the same key (``fit_reuse.backtest_key``: the fits' key, the whole
+    traffic history and the backtest's code), that run's."""
     from bayescap.backtest.in_forecast import forecast_backtest
     from bayescap.checks import backtest_origin_problems
+    from bayescap.fit_reuse import backtest_key
 
+    key = backtest_key(fit_key, inputs["traffic"])
     if reused_from is not None:
         try:
             earlier = json.loads((reused_from / "summary.json").read_text()).get("backtest")
         except (OSError, ValueError):
             earlier = None
-        if earlier:
+        if isinstance(earlier, dict) and earlier.get("key") == key:
             log(f"  backtest: reusing that of {reused_from.name}")
             return earlier
     base = inputs["scenarios"][0]
@@ -187,7 +190,7 @@ def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, reused_from: Pa
         f"{naive['rel_crps']:.3f}), 80% intervals cover {own['cov80']:.2f}, 95% intervals {own['cov95']:.2f}")
     for problem in backtest_origin_problems(result):
         log(f"  note: {problem}")
-    return result
+    return {**result, "key": key}
 
 
 def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
@@ -389,7 +392,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
 
         backtest_train_days(inputs["traffic"], opts.history_days)
     fits, key, reused_from = fit_or_reuse(inputs, opts, seed, log=log)
-    backtest = backtest_or_reuse(inputs, opts, seed, reused_from, log=log) if opts.backtest else None
+    backtest = backtest_or_reuse(inputs, opts, seed, key, reused_from, log=log) if opts.backtest else None
     traffic_draws, capacity_draws = scenario_draws(inputs, fits, seed)
     sim = simulate(traffic_draws, capacity_draws, scenarios, inputs["prices"])
 

@@ -43,3 +43,15 @@ def test_coverage_ranges_are_what_chance_allows_a_calibrated_forecast():
     hits = rng.binomial(112, 0.8, size=20_000) / 112
     inside = np.mean((hits >= r["cov80"][0]) & (hits <= r["cov80"][1]))
     assert 0.93 < inside < 0.97
+
+
+def test_a_forecasts_backtest_is_reused_only_for_the_same_whole_history():
+    """Its training windows reach before the fitted days, which the fits' key does not hash: a change there (or in
+    the fits' key) makes a new backtest key."""
+    from bayescap.fit_reuse import backtest_key
+
+    a, b = _history(800), _history(800)
+    assert backtest_key("fits", a) == backtest_key("fits", b)
+    b.loc[0, "count"] = 999.0  # the first day: outside a 730-day fitted window, inside the backtest's training
+    assert backtest_key("fits", a) != backtest_key("fits", b)
+    assert backtest_key("fits", a) != backtest_key("other fits", a)

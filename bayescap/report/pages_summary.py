@@ -27,7 +27,6 @@ CHECKS_EXPLAINER = (
 )
 
 
-
 def _backtest_summary(doc: Doc, page: Page, backtest: dict | None) -> Page:
     """One sentence on how well the traffic model forecast the run's own recent history (when the run has a backtest)."""
     methods = backtest_methods(backtest)
@@ -42,6 +41,7 @@ def _backtest_summary(doc: Doc, page: Page, backtest: dict | None) -> Page:
     text += (f", and its 80% ranges held {fmt_pct(own.get('cov80'))} of the days (95% ranges: "
              f"{fmt_pct(own.get('cov95'))}). The backtest is in the appendix.")
     return layout.paragraph(doc, page, text, size=style.FONT_SMALL)
+
 
 def check_status(files: RunFiles) -> dict:
     """Problems stated in summary.json plus any the thresholds find again in its diagnostics.
