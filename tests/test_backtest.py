@@ -102,7 +102,16 @@ def test_origins_are_consecutive_windows_after_730_training_days():
         if k:
             assert (o.test_dates[0] - splits[k - 1].test_dates[-1]).days == 1
     assert int(sum(o.test["count"].isna().sum() for o in splits)) == 2
-    assert list(splits[0].calendar.columns) == ["date", "event_sale"]
+    assert list(splits[0].calendar.columns) == ["date", "event_sale", "competitor_event"]
+
+
+def test_a_windows_competitor_days_are_known_to_its_forecast_like_its_event_days():
+    df, _ = simulate_history(730 + 112, seed=4)
+    df["competitor_event"] = 0  # the simulated history has the column, all zeros
+    df.loc[df.index[-3], "competitor_event"] = 1  # a rival's sale in the last window
+    cal = origins(df)[-1].calendar
+    assert list(cal.columns) == ["date", "event_sale", "competitor_event"]
+    assert cal.loc[cal["competitor_event"] == 1, "date"].tolist() == [df["date"].iloc[-3]]
 
 
 def test_origins_need_enough_history():

@@ -25,8 +25,10 @@ class Origin:
 
     @property
     def calendar(self) -> pd.DataFrame:
-        """The future calendar of the window: flagged event days count as known future events (intensity 1)."""
-        cols = ["date", *[c for c in self.test.columns if c.startswith("event_")]]
+        """The future calendar of the window: flagged event days count as known future events (intensity 1), and so
+        do flagged competitor-event days (a rival's sale is announced, as the scenario calendars have them)."""
+        flags = [c for c in self.test.columns if c.startswith("event_") or c == "competitor_event"]
+        cols = ["date", *flags]
         cal = self.test[cols].copy()
         for c in cols[1:]:
             cal[c] = cal[c].fillna(0).astype(int)

@@ -19,7 +19,7 @@ example:
 
 Protocol: the last 112 days form 4 consecutive 28-day test windows; before each window
 the traffic model is refitted on the 730 days just before it, and flagged event days
-inside the window count as known future events. Metrics are pooled over all test days
+(and competitor-event days) inside the window count as known future events. Metrics are pooled over all test days
 (missing days left out): relCRPS = mean CRPS of the predictive draws / mean actual
 (lower is better), cov80 / cov95 = share of actuals inside the central 80% / 95%
 intervals (ideal 0.80 / 0.95), MAPE of the predictive median, and seconds per origin
