@@ -173,3 +173,23 @@ def test_the_command_line_prints_the_fallback_as_one_warning_line(monkeypatch, c
     assert cli.main(["check"]) == 0
     err = capsys.readouterr().err
     assert err == "warning: traffic model: no C compiler found. Sampling the model's PyMC graph instead\n"
+
+
+def test_an_installed_package_ships_every_c_source_and_header_the_densities_compile_from():
+    """A wheel holds package data only where pyproject.toml says so: a missing header would make every fit on an
+    installed copy fall back to the PyMC graph. Each .c file and each header it includes must match a pattern."""
+    import fnmatch
+    import re
+    import tomllib
+
+    from tests.conftest import REPO
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bayescap.models"]
+    models = REPO / "bayescap" / "models"
+    needed = {p.name for p in models.glob("*.c")}
+    for source in models.glob("*.c"):
+        needed |= set(re.findall(r'#include "([^"]+)"', source.read_text()))
+    assert {"traffic_density.c", "capacity_density.c", "density_common.h"} <= needed
+    for name in needed:
+        assert (models / name).is_file(), name
+        assert any(fnmatch.fnmatch(name, pat) for pat in patterns), f"{name} is not shipped (package-data {patterns})"
