@@ -145,6 +145,20 @@ def test_cli_before_needs_enough_history(tmp_path, capsys):
     assert "at least 842 days" in capsys.readouterr().err
 
 
+def test_cli_train_days_fits_a_shorter_history(tmp_path, capsys):
+    """--train-days: a history of 294-841 days can be backtested with fewer training days; below 182 is refused."""
+    from bayescap.cli import main
+
+    out = tmp_path / "bt.json"
+    args = ["backtest", str(PEYTON), "--before", "2200", "--methods", "seasonal_naive"]
+    assert main([*args, "--train-days", "300", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["protocol"]["train_days"] == 300 and result["seasonal_naive"]["n_days"] > 100
+    capsys.readouterr()
+    assert main([*args, "--train-days", "100"]) == 2
+    assert "--train-days" in capsys.readouterr().err
+
+
 def test_peyton_manning_converter():
     df = peyton_manning_history(PEYTON)
     assert list(df.columns) == ["date", "count", "event_playoff", "event_superbowl", "event_day_after", "competitor_event"]

@@ -29,6 +29,7 @@ the empirical weekly log-changes) and Prophet (MAP, raw and log counts, event da
 holidays; skipped with a note when Prophet is not installed).
 --before DAYS runs the same protocol on the history as it stood DAYS days earlier: compare
 settings (priors, options) on such validation periods and run the last days once, at the end.
+--train-days DAYS backtests a history shorter than 842 days with fewer training days (at least 182).
 
 TRAFFIC.csv is a traffic history (date,count,event_<type>...). Prophet's Peyton Manning
 example layout (date,views,log_views,is_playoff_game,...) is also accepted.
@@ -65,6 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DAYS",
         help="run the protocol on the history as it stood DAYS days before its last day (a validation period: "
         "compare settings there and keep the last days for one final test; default 0)",
+    )
+    parser.add_argument(
+        "--train-days",
+        type=int,
+        default=730,
+        metavar="DAYS",
+        help="training days before each window (default 730, the protocol's; fewer for a shorter history, "
+        "at least 182)",
     )
     parser.add_argument(
         "--methods",
@@ -130,6 +139,7 @@ def format_table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bayescap.backtest.in_forecast import MIN_TRAIN_DAYS
     from bayescap.backtest.protocol import history_before
     from bayescap.backtest.run import METHODS, run_backtest
 
@@ -139,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "--methods", f"methods from {', '.join(METHODS)}, got '{bad[0]}'")
     if args.draws < 1 or args.tune < 1 or args.chains < 1:
         raise InputError(None, "--draws/--tune/--chains", "positive numbers")
+    if args.train_days < MIN_TRAIN_DAYS:
+        raise InputError(None, "--train-days", f"at least {MIN_TRAIN_DAYS} days, got {args.train_days}")
     check_json_target(args)
     history = history_before(load_history(args.traffic), args.before)
     if args.before:
@@ -151,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         chains=args.chains,
         methods=methods,
         options={"competitor_events": args.competitor_events},
+        train_days=args.train_days,
         progress=lambda msg: print(msg, flush=True),
     )
     result["protocol"]["days_before_end"] = args.before
