@@ -121,6 +121,8 @@ def fit_settings(inputs: dict, opts: RunOptions, seed: int) -> dict:
         "seed": seed,
         "traffic_sampler": {"draws": opts.draws, "tune": opts.tune, "chains": opts.chains},
         "capacity_sampler": capacity_sampler_settings(opts),
+        # fit_capacity_checked's rule: it decides which draws a fit keeps, so a run saved under another rule differs
+        "capacity_rerun": "twice the draws, once, after failed R-hat or ESS checks without divergences",
     }
 
 
@@ -193,14 +195,56 @@ def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, fit_key: str, r
     return {**result, "key": key}
 
 
-def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
+def capacity_not_converged(idata: xr.DataTree) -> list[str]:
+    """The report's R-hat and ESS problems of a capacity fit, when it has no divergent transitions (else ``[]``: more
+    draws would not remove them, and the report says DRAFT)."""
+    from bayescap.checks import model_checks
+    from bayescap.models.capacity import diagnostics as capacity_diagnostics
+
+    diag = with_reported_ess(capacity_diagnostics(idata), idata, "capacity")
+    if diag.get("divergences"):
+        return []
+    return model_checks({"capacity": diag}, None)["problems"]
+
+
+def fit_capacity_checked(loadtest, *, priors: dict | None, seed: int, draws: int, tune: int, chains: int,
+                         log=print) -> xr.DataTree:
+    """``fit_capacity``, sampled once more with twice the draws per chain when the fit fails the report's R-hat or ESS
+    check without divergences: the usual remedy for chains that agree too little or draws that are too few
+    (docs/capacity_model.md, "Mixing"). Longer chains do not remove divergences; those stay a DRAFT. The second fit's
+    ``attrs["resampled_after"]`` (JSON) lists the first fit's problems."""
     from bayescap.models.capacity import fit_capacity
+
+    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=draws, tune=tune, chains=chains)
+    problems = capacity_not_converged(tree)
+    if not problems:
+        return tree
+    log(f"  capacity model: {'; '.join(problems)} with {draws:,} draws per chain; sampling again with {2 * draws:,}")
+    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=2 * draws, tune=tune, chains=chains)
+    tree.attrs["resampled_after"] = json.dumps(problems)
+    return tree
+
+
+def capacity_sampler_used(fits: dict, opts: RunOptions) -> dict:
+    """The capacity sampler's settings as run: the draws per chain it kept, and, when it was run again with more
+    draws, the problems of the first run (``resampled_after``)."""
+    used = dict(capacity_sampler_settings(opts))
+    post = fits["capacity"]["posterior"]
+    used["draws"] = int(post.sizes[DRAW])
+    after = fits["capacity"].attrs.get("resampled_after")
+    if after:
+        used["resampled_after"] = json.loads(after) if isinstance(after, str) else list(after)
+    return used
+
+
+def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     from bayescap.models.traffic import fit_traffic
 
     base = inputs["scenarios"][0]
     priors = base.priors or {}
     t0 = time.perf_counter()
-    capacity = fit_capacity(inputs["loadtest"], priors=priors.get("capacity"), seed=seed, **capacity_sampler_settings(opts))
+    capacity = fit_capacity_checked(inputs["loadtest"], priors=priors.get("capacity"), seed=seed,
+                                    log=log, **capacity_sampler_settings(opts))
     log(f"  capacity model fitted in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     history = _recent(inputs["traffic"], opts.history_days)
@@ -431,7 +475,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "draws": opts.draws,
         "tune": opts.tune,
         "chains": opts.chains,
-        "capacity_sampler": capacity_sampler_settings(opts),
+        "capacity_sampler": capacity_sampler_used(fits, opts),
         "history_days": opts.history_days,
         "fit_key": key,
         "fits_reused_from": None if reused_from is None else reused_from.name,

@@ -112,10 +112,14 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert summary["checks"]["ok"] is False
     assert summary["checks"]["problems"]
-    # the report's diagnostics table has every column filled (the capacity model samples twice the chains and draws)
-    for model, chains, draws in (("capacity", 4, 20), ("traffic", 2, 10)):
+    # the report's diagnostics table has every column filled (the capacity model samples twice the chains and draws,
+    # and, its 20 draws per chain failing the checks without divergences, was sampled again with 40)
+    for model, chains, draws in (("capacity", 4, 40), ("traffic", 2, 10)):
         d = summary["checks"]["models"][model]
         assert d["chains"] == chains and d["draws"] == draws and d["min_ess_tail"] is not None
+    used = summary["run"]["capacity_sampler"]
+    assert used["draws"] == 40 and used["resampled_after"] and all(p.startswith("capacity: ") for p in used["resampled_after"])
+    assert "capacity model: " in proc.stdout and "sampling again with 40" in proc.stdout
     assert "DRAFT" in proc.stdout
     pages = [p.extract_text() for p in PdfReader(runs[0] / "report.pdf").pages]
     assert "DRAFT" in pages[0] and "model checks failed" in pages[0]
@@ -125,7 +129,8 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     assert f"bayescap report {runs[0]}" in text.replace("\n", " ") and ".partial-" not in text
     # the appendix states each model's own sampler settings
     assert "traffic model 2 chains × 10 draws after 10 tuning steps" in text
-    assert "capacity model 4 chains × 20 draws after 20 tuning steps" in text
+    assert "capacity model 4 chains × 40 draws after 20 tuning steps" in text
+    assert "the capacity model was sampled again with twice the draws after its first run failed the checks" in text
     # the example's [sweep]: the baseline at six sale intensities, its own page
     sweep = summary["sweep"]
     assert [p["intensity"] for p in sweep["points"]] == [1.0, 1.5, 2.0, 3.0, 4.0, 6.0]

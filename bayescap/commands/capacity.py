@@ -22,9 +22,11 @@ hyperpriors. Printed per config: posterior median [5%, 95%] of sigma
 peak throughput; 'none' when kappa = 0 is plausible) and X_max, then the
 sampler diagnostics (divergences, max r_hat, min bulk ESS). The sampler settings
 default to the forecast's capacity fit (4 chains x 2,000 draws after 2,000 tuning
-steps), so the numbers agree with a forecast's; a fit that fails the forecast's
-checks (divergences, R-hat > 1.01, bulk ESS < 400 for sigma and lambda) ends with
-a warning naming them: rerun with more --draws and --tune before using it.
+steps), so the numbers agree with a forecast's. As in a forecast, a fit that fails
+the R-hat or ESS check without divergences is sampled once more with twice the
+draws; one that still fails the checks (divergences, R-hat > 1.01, bulk ESS < 400
+for sigma and lambda) ends with a warning naming them: rerun with more --draws and
+--tune before using it.
 """
 
 PARAMS = (("sigma", "sigma"), ("kappa", "kappa"), ("lam", "lambda"), ("n_star", "N*"), ("x_max", "X_max"))
@@ -78,13 +80,13 @@ def format_summary(summary: dict, diag: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from bayescap.checks import model_checks
     from bayescap.inputs.loadtest import read_loadtest
-    from bayescap.models.capacity import diagnostics, fit_capacity, summarise_capacity
-    from bayescap.pipeline import with_reported_ess
+    from bayescap.models.capacity import diagnostics, summarise_capacity
+    from bayescap.pipeline import fit_capacity_checked, with_reported_ess
 
     check_json_target(args)
     df = read_loadtest(args.loadtest)
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    tree = fit_capacity(df, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
+    tree = fit_capacity_checked(df, priors=None, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
     summary = summarise_capacity(tree)
     diag = with_reported_ess(diagnostics(tree), tree, "capacity")  # as a forecast's checks see the fit
     checks = model_checks({"capacity": diag}, None)

@@ -455,6 +455,8 @@ def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
         f"seed {run.get('seed')}" if run.get("seed") is not None else None,
         None if run.get("draws") is None else ("traffic model " if capacity else "") + sampler(run),
         f"capacity model {sampler(capacity)}" if capacity else None,
+        ("the capacity model was sampled again with twice the draws after its first run failed the checks ("
+         + "; ".join(capacity["resampled_after"]) + ")") if capacity and capacity.get("resampled_after") else None,
     ]
     facts = [f for f in facts if f]
     if run.get("fits_reused_from"):
