@@ -431,12 +431,20 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     seed = opts.seed if opts.seed is not None else (scenarios[0].seed or DEFAULT_SEED)
     log(f"bayescap {__version__}: {len(scenarios)} scenario(s), seed {seed}, {opts.chains}x{opts.draws} draws")
 
-    if opts.backtest:  # a history too short for it is an input error, said before anything is fitted
+    backtest_skipped = None
+    if opts.backtest:  # the backtest is evidence next to the forecast: a history too short for it skips it, said
         from bayescap.backtest.in_forecast import backtest_train_days
+        from bayescap.errors import InputError
 
-        backtest_train_days(inputs["traffic"], opts.history_days)
+        try:
+            backtest_train_days(inputs["traffic"], opts.history_days)
+        except InputError as exc:
+            backtest_skipped = f"no backtest: it needs {exc.expected}"
+            log(f"note: {backtest_skipped}")
     fits, key, reused_from = fit_or_reuse(inputs, opts, seed, log=log)
-    backtest = backtest_or_reuse(inputs, opts, seed, key, reused_from, log=log) if opts.backtest else None
+    backtest = None
+    if opts.backtest and backtest_skipped is None:
+        backtest = backtest_or_reuse(inputs, opts, seed, key, reused_from, log=log)
     traffic_draws, capacity_draws = scenario_draws(inputs, fits, seed)
     sim = simulate(traffic_draws, capacity_draws, scenarios, inputs["prices"])
 
@@ -477,6 +485,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "chains": opts.chains,
         "capacity_sampler": capacity_sampler_used(fits, opts),
         "history_days": opts.history_days,
+        "backtest_skipped": backtest_skipped,
         "fit_key": key,
         "fits_reused_from": None if reused_from is None else reused_from.name,
         "versions": software_versions(),

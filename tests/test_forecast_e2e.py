@@ -97,6 +97,24 @@ def test_backtest_on_the_runs_own_history_is_in_the_summary_and_the_report(two_r
     assert any("refitted on the 679 days before it" in p and "seasonal naive" in p for p in pages)
 
 
+def test_a_history_too_short_for_the_backtest_still_gets_its_forecast(tmp_path):
+    """`make forecast ARGS="--traffic short.csv"` passes --backtest: a history under 294 days skips it with a note
+    (console, summary.json, the report's backtest section) instead of refusing the forecast."""
+    from pypdf import PdfReader
+
+    lines = (REPO / "data" / "example" / "traffic.csv").read_text().splitlines()
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join([lines[0], *lines[-250:]]) + "\n")
+    out = tmp_path / "reports"
+    out.mkdir()
+    proc, (run,) = _forecast(out, "--traffic", str(short), "--backtest")
+    assert "note: no backtest: it needs a traffic history of at least 294 days for --backtest" in proc.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["backtest"] is None and "this one spans 251 days" in summary["run"]["backtest_skipped"]
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(run / "report.pdf").pages)
+    assert "no backtest: it needs a traffic history of at least 294 days" in text
+
+
 def test_run_directory_is_complete(two_runs):
     _, runs = two_runs
     for run in runs:

@@ -35,7 +35,8 @@ def history_span_days(history: pd.DataFrame) -> int:
 def backtest_train_days(history: pd.DataFrame, history_days: int | None) -> int:
     """Training days per origin: the forecast's own window, or all the days before the first test window.
 
-    Raises InputError (naming the traffic file) when fewer than :data:`MIN_TRAIN_DAYS` days precede it.
+    Raises InputError (naming the traffic file) when fewer than :data:`MIN_TRAIN_DAYS` days precede it; a forecast
+    then runs without its backtest and says why (``pipeline.run_forecast``).
     """
     test_days = N_WINDOWS * WINDOW_DAYS
     before = history_span_days(history) - test_days

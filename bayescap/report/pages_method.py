@@ -391,7 +391,10 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
     page = layout.heading(doc, page, "Backtest of the traffic forecast", min_after_in=0.6)
     methods = backtest_methods(bt)
     if not methods:
-        return layout.missing_note(doc, page, "this run has no backtest ('bayescap forecast --backtest' adds one).")
+        skipped = (summary.get("run") or {}).get("backtest_skipped")
+        return layout.missing_note(
+            doc, page, f"{skipped}." if skipped else "this run has no backtest ('bayescap forecast --backtest' adds one)."
+        )
     protocol = bt.get("protocol") or {}
     if protocol.get("train_days") is not None:
         page = layout.paragraph(
