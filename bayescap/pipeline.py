@@ -22,7 +22,7 @@ import xarray as xr
 
 from bayescap import __version__
 from bayescap.dims import CHAIN, DATE, DRAW, EVENT_TYPE, SCENARIO
-from bayescap.errors import OutputError
+from bayescap.errors import InputError, OutputError
 from bayescap.inputs.event_weekdays import weekday_bound_events
 from bayescap.models import c_build
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
@@ -434,7 +434,6 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     backtest_skipped = None
     if opts.backtest:  # the backtest is evidence next to the forecast: a history too short for it skips it, said
         from bayescap.backtest.in_forecast import backtest_train_days
-        from bayescap.errors import InputError
 
         try:
             backtest_train_days(inputs["traffic"], opts.history_days)
