@@ -123,7 +123,17 @@ def fit_settings(inputs: dict, opts: RunOptions, seed: int) -> dict:
         "capacity_sampler": capacity_sampler_settings(opts),
         # fit_capacity_checked's rule: it decides which draws a fit keeps, so a run saved under another rule differs
         "capacity_rerun": "twice the draws, once, after failed R-hat or ESS checks without divergences",
+        "capacity_nuts": capacity_nuts_rule(),
     }
+
+
+def capacity_nuts_rule() -> dict:
+    """fit_capacity's NUTS settings: the mass-matrix adaptation and the target_accept ladder (part of the fit key)."""
+    from bayescap.models.capacity import TARGET_ACCEPT_LADDER
+    from bayescap.models.capacity_build import ADAPTATION
+
+    return {"adaptation": ADAPTATION, "target_accept": list(TARGET_ACCEPT_LADDER),
+            "retry": "at the next target_accept after a divergent transition"}
 
 
 def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[dict, str, Path | None]:
@@ -226,11 +236,17 @@ def fit_capacity_checked(loadtest, *, priors: dict | None, seed: int, draws: int
 
 
 def capacity_sampler_used(fits: dict, opts: RunOptions) -> dict:
-    """The capacity sampler's settings as run: the draws per chain it kept, and, when it was run again with more
-    draws, the problems of the first run (``resampled_after``)."""
+    """The capacity sampler's settings as run: the draws per chain it kept, the NUTS target acceptance of the kept fit
+    (and the divergences that made it retry at a higher one, ``divergences_before_retry``), and, when it was run
+    again with more draws, the problems of the first run (``resampled_after``)."""
     used = dict(capacity_sampler_settings(opts))
     post = fits["capacity"]["posterior"]
     used["draws"] = int(post.sizes[DRAW])
+    attrs = fits["capacity"].attrs
+    if attrs.get("target_accept") is not None:
+        used["target_accept"] = float(attrs["target_accept"])
+    if attrs.get("divergences_before_retry") is not None:
+        used["divergences_before_retry"] = int(attrs["divergences_before_retry"])
     after = fits["capacity"].attrs.get("resampled_after")
     if after:
         used["resampled_after"] = json.loads(after) if isinstance(after, str) else list(after)

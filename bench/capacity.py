@@ -251,7 +251,8 @@ def recovery(*, n_datasets: int = 100, draws: int = 500, tune: int = 1000, seed:
     """Coverage of the 90% intervals over ``n_datasets`` prior-simulated datasets (one compile, data swapped).
 
     Returns ``{"coverage": {param: share}, "n_intervals": int, "fit_seconds": [...],
-    "divergent_fits": int}``.
+    "divergent_fits": int, "retried_fits": int, "rhat_above_1_05_fits": int}``; ``retried_fits`` counts the fits
+    sampled again at target_accept 0.98 after a divergence at 0.9 (``divergent_fits`` counts those still divergent).
     """
     from bayescap.models import capacity as cap
     from bayescap.models.capacity_data import build_design
@@ -260,7 +261,7 @@ def recovery(*, n_datasets: int = 100, draws: int = 500, tune: int = 1000, seed:
     priors = merge_priors()
     rng = np.random.default_rng(seed)
     hits = {k: [] for k in ("sigma", "kappa", "lam")}
-    seconds, divergent, bad_rhat = [], 0, 0
+    seconds, divergent, bad_rhat, retried = [], 0, 0, 0
     for i in range(n_datasets):
         frame, truth = simulate_from_prior(rng, priors)
         design = build_design(frame, priors)
@@ -269,6 +270,7 @@ def recovery(*, n_datasets: int = 100, draws: int = 500, tune: int = 1000, seed:
         seconds.append(time.perf_counter() - t0)
         diag = cap.diagnostics(tree)
         divergent += int(diag["divergences"] > 0)
+        retried += int(tree.attrs.get("divergences_before_retry") is not None)
         bad_rhat += int(diag["max_r_hat"] > 1.05)
         post = tree["posterior"]
         for config, true in truth.items():
@@ -280,6 +282,7 @@ def recovery(*, n_datasets: int = 100, draws: int = 500, tune: int = 1000, seed:
         "n_intervals": len(hits["lam"]),
         "fit_seconds": seconds,
         "divergent_fits": divergent,
+        "retried_fits": retried,
         "rhat_above_1_05_fits": bad_rhat,
     }
 
@@ -317,14 +320,18 @@ def speed(*, seed: int = 20261126) -> dict:
     frame = usl_benchmarks_frame()
     cap.fit_capacity(frame, seed=seed)  # loads the density in this process
     rng = np.random.default_rng(seed)
-    refits = []
+    refits, diags = [], []
     for i in range(3):
         noisy = frame.assign(throughput=frame["throughput"] * rng.lognormal(0.0, 0.02, len(frame)))
         t0 = time.perf_counter()
-        cap.fit_capacity(noisy, seed=seed + i)
+        tree = cap.fit_capacity(noisy, seed=seed + i)
         refits.append(time.perf_counter() - t0)
+        diags.append(cap.diagnostics(tree))
     return {"first_fit_new_machine_seconds": cold["fit"], "first_fit_seconds": warm["fit"],
-            "refit_seconds": float(np.median(refits))}
+            "refit_seconds": float(np.median(refits)),
+            "refit_max_r_hat": max(d["max_r_hat"] for d in diags),
+            "refit_min_ess_bulk": min(d["min_ess_bulk"] for d in diags),
+            "refit_divergences": sum(d["divergences"] for d in diags)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -340,6 +347,9 @@ def main(argv: list[str] | None = None) -> None:
           "(new process, empty cache: compiles the C density)", flush=True)
     print(f"BENCH capacity_first_fit_seconds {sp['first_fit_seconds']:.2f} s (new process, density from the cache)", flush=True)
     print(f"BENCH capacity_refit_seconds {sp['refit_seconds']:.2f} s", flush=True)
+    print(f"BENCH capacity_refit_max_r_hat {sp['refit_max_r_hat']:.4f} (3 refits, 2 chains x 1,000 draws)", flush=True)
+    print(f"BENCH capacity_refit_min_ess_bulk {sp['refit_min_ess_bulk']:.0f} draws", flush=True)
+    print(f"BENCH capacity_refit_divergences {sp['refit_divergences']} count", flush=True)
     if args.noise:
         table = noise_comparison(figure_dir=args.figures)
         with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -353,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"BENCH capacity_coverage90_{k} {v:.3f} fraction")
         print(f"BENCH capacity_recovery_intervals {rec['n_intervals']} count")
         print(f"BENCH capacity_recovery_divergent_fits {rec['divergent_fits']} count")
+        print(f"BENCH capacity_recovery_retried_fits {rec['retried_fits']} count (a divergence at target_accept 0.9)")
         print(f"BENCH capacity_recovery_rhat_above_1_05_fits {rec['rhat_above_1_05_fits']} count")
         print(f"BENCH capacity_recovery_fit_seconds_median {np.median(rec['fit_seconds']):.2f} s")
 

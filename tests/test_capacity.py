@@ -89,10 +89,12 @@ def test_published_fits_inside_90_interval(real_summary, config):
 
 @pytest.mark.parametrize("data", ["published benchmarks", "nginx"])
 def test_no_divergences_and_converged(data, seed):
-    # Each real data set in a fit of its own. Fitted together (the real_fit fixture) the tiers share no parameter,
-    # so the posterior is the same, but they share one step size and mass matrix, and the NGINX sigmas (near 0)
+    # Each real data set in a fit of its own. Fitted together (the real_fit fixture) the tiers share only the noise's
+    # nu, so the posterior is nearly the same, but they share one step size and mass matrix, and the NGINX sigmas (near 0)
     # then mixed worse and seed by seed: max r_hat 1.016-1.146 over 4 seeds (docs/capacity_model.md).
-    # Alone, over seeds 20261126, 1, 2, 3: benchmarks r_hat 1.007-1.013, bulk ESS 299-432; NGINX 1.014-1.030, 101-239.
+    # Alone, over seeds 20261126, 1, 2, 3: benchmarks r_hat 1.007-1.013, bulk ESS 299-432; NGINX 1.014-1.030, 101-239
+    # (low-rank mass matrix, target_accept 0.98). With the diagonal matrix at 0.9 (2026-11-28): benchmarks 1.006-1.016,
+    # 306-512; NGINX 1.011-1.029, 155-369 (docs/capacity_model.md, "Speed").
     if data == "nginx":
         frame, max_r_hat, min_ess = _nginx_hierarchy(), 1.03, 100
     else:
@@ -101,6 +103,50 @@ def test_no_divergences_and_converged(data, seed):
     assert d["divergences"] == 0
     assert d["max_r_hat"] < max_r_hat
     assert d["min_ess_bulk"] > min_ess
+
+
+def test_target_accept_ladder_retries_only_after_a_divergence(monkeypatch):
+    """"auto" samples at 0.9 and keeps that fit unless it has a divergent transition; then it samples at 0.98."""
+    real = cap.sample_nutpie
+    calls: list[float] = []
+    diverge_at: set[float] = set()
+
+    def spy(model, **kw):
+        calls.append(kw["target_accept"])
+        raw = real(model, **kw)
+        if kw["target_accept"] in diverge_at:  # one divergent transition, as a hard posterior would give
+            stats = raw["sample_stats"].to_dataset()
+            div = stats["diverging"].values.copy()
+            div[0, 0] = True
+            raw["sample_stats"] = xr.DataTree(stats.assign(diverging=(stats["diverging"].dims, div)))
+        return raw
+
+    monkeypatch.setattr(cap, "sample_nutpie", spy)
+    frame = usl_benchmarks_frame()
+    clean = cap.fit_capacity(frame, draws=50, tune=50, seed=1)
+    assert calls == [0.9] and clean.attrs["target_accept"] == 0.9 and "divergences_before_retry" not in clean.attrs
+
+    calls.clear()
+    diverge_at.add(0.9)
+    retried = cap.fit_capacity(frame, draws=50, tune=50, seed=1)
+    assert calls == [0.9, 0.98]
+    assert retried.attrs["target_accept"] == 0.98 and retried.attrs["divergences_before_retry"] == 1
+    assert int(retried["sample_stats"]["diverging"].sum()) == 0, "the kept fit is the second one"
+
+    calls.clear()
+    diverge_at.add(0.98)  # the last rung's fit is kept, divergences and all (the report then says DRAFT)
+    kept = cap.fit_capacity(frame, draws=50, tune=50, seed=1)
+    assert calls == [0.9, 0.98] and int(kept["sample_stats"]["diverging"].sum()) == 1
+
+    calls.clear()
+    fixed = cap.fit_capacity(frame, draws=50, tune=50, seed=1, target_accept=0.95)
+    assert calls == [0.95] and fixed.attrs["target_accept"] == 0.95
+
+
+@pytest.mark.parametrize("bad", ["fast", 1.0, 0.0, -0.5, None, float("nan")])
+def test_bad_target_accept_is_refused(bad):
+    with pytest.raises(ModelError, match="target_accept"):
+        cap.fit_capacity(usl_benchmarks_frame(), draws=10, tune=10, target_accept=bad)
 
 
 @pytest.mark.slow

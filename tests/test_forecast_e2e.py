@@ -148,6 +148,9 @@ def test_tiny_draws_give_a_draft_report(two_runs):
     # the appendix states each model's own sampler settings
     assert "traffic model 2 chains × 10 draws after 10 tuning steps" in text
     assert "capacity model 4 chains × 40 draws after 20 tuning steps" in text
+    # and the NUTS target acceptance the capacity fit kept (0.9, or 0.98 after a divergence at 0.9)
+    assert used["target_accept"] in (0.9, 0.98)
+    assert f"capacity model 4 chains × 40 draws after 20 tuning steps, target acceptance {used['target_accept']:g}" in text
     assert "the capacity model was sampled again with twice the draws after its first run failed the checks" in text
     # the example's [sweep]: the baseline at six sale intensities, its own page
     sweep = summary["sweep"]

@@ -50,6 +50,7 @@ from bayescap.models.capacity_priors import DEFAULT_PRIORS, merge_priors
 
 __all__ = [
     "SAMPLER_BACKENDS",
+    "TARGET_ACCEPT_LADDER",
     "DEFAULT_LIKELIHOOD",
     "DEFAULT_PRIORS",
     "LIKELIHOODS",
@@ -75,6 +76,10 @@ SAMPLER_BACKENDS = ("c", "pymc")
 """How the posterior is sampled: "c" (default) through the hand-written density of ``capacity_density.c``, compiled
 once per machine by the system's C compiler and cached on disk (where no C compiler works: the PyMC graph, with a
 warning); "pymc" through the PyMC graph of ``capacity_build.build_model``, compiled per process. The same model."""
+#: target_accept="auto": sample at the first value; only a fit with a divergent transition is sampled again at the
+#: second (smaller steps). On the example 0.9 takes a third of 0.98's leapfrog steps for as many effective draws
+#: (docs/capacity_model.md, "Speed").
+TARGET_ACCEPT_LADDER = (0.9, 0.98)
 _CACHE_SIZE = 8
 # Compiled PyMC graphs by structure (likelihood, priors, shapes), for sampler_backend="pymc". A pure memo: a hit
 # returns the same compiled log-density a rebuild would, so results never depend on it; it only saves the 5-25 s
@@ -121,8 +126,15 @@ def fit_design(
     chains: int = 2,
     seed: int = DEFAULT_SEED,
     sampler_backend: str = "c",
+    target_accept: float | str = "auto",
 ) -> xr.DataTree:
-    """Sample a prepared design (used by :func:`fit_capacity` and the recovery study)."""
+    """Sample a prepared design (used by :func:`fit_capacity` and the recovery study).
+
+    ``target_accept="auto"`` samples at :data:`TARGET_ACCEPT_LADDER`'s first value and, when that fit has a
+    divergent transition, once more at its second; ``attrs["target_accept"]`` is the value of the fit returned and
+    ``attrs["divergences_before_retry"]`` the first fit's divergences when it was retried. A number samples once.
+    """
+    ladder = _target_accept_ladder(target_accept)
     if sampler_backend not in SAMPLER_BACKENDS:
         raise ModelError(f"unknown capacity sampler_backend {sampler_backend!r}; choose one of {SAMPLER_BACKENDS}")
     if likelihood not in LIKELIHOODS:
@@ -134,14 +146,45 @@ def fit_design(
     if model is None:  # asked for, or no C compiler: the same model through its PyMC graph (other draws)
         sampler_backend = "pymc"
         compiled = compiled_for(design, priors, likelihood)
-        raw = sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed)
+
+        def sample(accept: float) -> xr.DataTree:
+            return sample_compiled(compiled, design, draws=draws, tune=tune, chains=chains, seed=seed,
+                                   target_accept=accept)
     else:
-        sampled = sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed)
-        posterior = capacity_density.posterior_dataset(sampled["posterior"].to_dataset(), design, priors, likelihood)
-        raw = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": sampled["sample_stats"].to_dataset()})
+        def sample(accept: float) -> xr.DataTree:
+            return sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=accept)
+
+    divergences_before = None
+    for i, accept in enumerate(ladder):
+        raw = sample(accept)
+        divergences = int(raw["sample_stats"]["diverging"].values.sum())
+        if divergences == 0 or i == len(ladder) - 1:
+            break
+        divergences_before = divergences
+    if sampler_backend == "c":
+        posterior = capacity_density.posterior_dataset(raw["posterior"].to_dataset(), design, priors, likelihood)
+        raw = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": raw["sample_stats"].to_dataset()})
     tree = finalise(raw, design, priors, likelihood, seed=seed)
     tree.attrs["sampler_backend"] = sampler_backend  # "c", or "pymc" (asked for, or no C compiler)
+    tree.attrs["target_accept"] = float(accept)
+    if divergences_before is not None:
+        tree.attrs["divergences_before_retry"] = divergences_before
     return tree
+
+
+def _target_accept_ladder(target_accept: float | str) -> tuple[float, ...]:
+    """``"auto"``: :data:`TARGET_ACCEPT_LADDER`; a number in (0, 1): that value alone."""
+    if isinstance(target_accept, str):
+        if target_accept == "auto":
+            return TARGET_ACCEPT_LADDER
+        raise ModelError(f"capacity target_accept must be 'auto' or a number in (0, 1); got {target_accept!r}")
+    try:
+        value = float(target_accept)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise ModelError(f"capacity target_accept must be 'auto' or a number in (0, 1); got {target_accept!r}")
+    return (value,)
 
 
 def fit_capacity(
@@ -154,6 +197,7 @@ def fit_capacity(
     seed: int = DEFAULT_SEED,
     likelihood: str = DEFAULT_LIKELIHOOD,
     sampler_backend: str = "c",
+    target_accept: float | str = "auto",
 ) -> xr.DataTree:
     """Fit the hierarchical USL to a load-test frame.
 
@@ -175,6 +219,9 @@ def fit_capacity(
     sampler_backend : {"c", "pymc"}
         The same model sampled through its hand-written C density (default: compiled once per machine, then
         loaded from the cache) or through the PyMC graph (compiled in each process); see :data:`SAMPLER_BACKENDS`.
+    target_accept : "auto" or float
+        NUTS's target acceptance rate. ``"auto"`` (default) samples at 0.9 and, only if that fit has a divergent
+        transition, again at 0.98 (:data:`TARGET_ACCEPT_LADDER`); ``attrs["target_accept"]`` says which was kept.
 
     Returns
     -------
@@ -190,7 +237,7 @@ def fit_capacity(
     design = build_design(loadtest_df, merged)
     tree = fit_design(
         design, merged, likelihood=likelihood, draws=draws, tune=tune, chains=chains, seed=seed,
-        sampler_backend=sampler_backend,
+        sampler_backend=sampler_backend, target_accept=target_accept,
     )
     ceilings = detect_ceiling(loadtest_df)
     tree.attrs["ceilings"] = ceilings.to_json(orient="records")

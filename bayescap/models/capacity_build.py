@@ -160,6 +160,10 @@ def lam_level(p: dict[str, float], pool, ct, sigma, kappa, n_ref):
     return loglam
 
 
+#: nutpie's mass-matrix adaptation for the capacity model (see :func:`sample_nutpie`).
+ADAPTATION = "diag"
+
+
 def compile_model(model) -> Any:
     """Compile with nutpie's numba backend (seconds); the result can take new data via ``with_data``."""
     return compile_for_nutpie(model)
@@ -173,12 +177,13 @@ def sample_compiled(
     tune: int,
     chains: int,
     seed: int,
+    target_accept: float = 0.98,
 ) -> xr.DataTree:
     """Swap the design's arrays into a compiled PyMC graph and sample it; returns nutpie's raw DataTree."""
     # a container the likelihood does not use (noise_ref under lognormal) is not part of the compiled graph
     known = {var.name for var in compiled.shared_var_keys}
     model = compiled.with_data(**{k: v for k, v in design.arrays.items() if k in known})
-    return sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed)
+    return sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept)
 
 
 def sample_nutpie(
@@ -189,11 +194,13 @@ def sample_nutpie(
     chains: int,
     seed: int,
     target_accept: float = 0.98,
-    adaptation: str = "low_rank",
+    adaptation: str | None = None,
 ) -> xr.DataTree:
     """Sample a nutpie model (the PyMC graph's or the C twin's) with the capacity model's sampler settings.
 
-    target_accept 0.98: at 0.9 and 0.8 the example's fit had divergences again and NGINX's R-hat rose to 1.04
+    ``fit_design`` chooses target_accept: 0.9 first, 0.98 again after a divergence; 0.98 here is the safe value
+    for direct calls. nutpie's diagonal mass matrix: on the example it gave more effective draws than the low-rank
+    one (used until 2026-11-28) in half the time, and on NGINX twice the effective draws per second
     (docs/capacity_model.md, "Speed").
     """
     import nutpie
@@ -202,6 +209,7 @@ def sample_nutpie(
         raise ModelError(f"need draws >= 1, tune >= 0, chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
     return nutpie.sample(
         model,
+        adaptation=adaptation or ADAPTATION,
         draws=int(draws),
         tune=int(tune),
         chains=int(chains),
@@ -210,80 +218,83 @@ def sample_nutpie(
         progress_bar=False,
         save_warmup=False,
         target_accept=target_accept,
-        adaptation=adaptation,
     )
+
+
+def _per_point(posterior: xr.Dataset, node_var: str, cluster_var: str, design: CapacityDesign) -> np.ndarray:
+    """A config-level (node rows) or tier-level (cluster rows) posterior variable at every point, (chain, draw, obs)."""
+    a = design.arrays
+    node = posterior[node_var].transpose(dims.CHAIN, dims.DRAW, dims.CONFIG).values[..., a["cfg_idx"]]
+    cluster = posterior[cluster_var].transpose(dims.CHAIN, dims.DRAW, dims.TIER).values[..., a["tier_idx"]]
+    return np.where(a["is_cluster"].astype(bool), cluster, node)
+
+
+def _usl_mean(posterior: xr.Dataset, design: CapacityDesign) -> np.ndarray:
+    """The USL mean at every point, (chain, draw, obs)."""
+    return usl.throughput(design.arrays["n"], _per_point(posterior, "sigma", "sigma_cluster", design),
+                          _per_point(posterior, "kappa", "kappa_cluster", design),
+                          _per_point(posterior, "lam", "lam_cluster", design))
+
+
+def _mean_and_scale(
+    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The USL mean at every point and the noise model's scale there (log scale for "lognormal"), (chain, draw, obs)."""
+    a = design.arrays
+    mu = _usl_mean(posterior, design)
+    eps = _per_point(posterior, "noise", "noise_cluster", design)
+    if likelihood == "lognormal":
+        return mu, eps
+    ref = a["noise_ref"]
+    return mu, eps * ref * (mu / ref) ** priors["noise_power"]
+
+
+def _draw_coords(posterior: xr.Dataset) -> dict:
+    return {dims.CHAIN: posterior[dims.CHAIN].values, dims.DRAW: posterior[dims.DRAW].values}
 
 
 def expected_throughput(posterior: xr.Dataset, design: CapacityDesign) -> xr.DataArray:
     """Posterior of the USL mean at every observed point, dims (chain, draw, obs)."""
-    a = design.arrays
-    cl = a["is_cluster"].astype(bool)
-    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
-    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
-    clx = xr.DataArray(cl, dims=dims.OBS)
-
-    def pick(node_var: str, cluster_var: str) -> xr.DataArray:
-        node = posterior[node_var].isel({dims.CONFIG: ci}, drop=True)
-        clus = posterior[cluster_var].isel({dims.TIER: ti}, drop=True)
-        return xr.where(clx, clus, node)
-
-    n = xr.DataArray(a["n"], dims=dims.OBS)
-    return usl.throughput(n, pick("sigma", "sigma_cluster"), pick("kappa", "kappa_cluster"), pick("lam", "lam_cluster"))
+    return xr.DataArray(_usl_mean(posterior, design), dims=(dims.CHAIN, dims.DRAW, dims.OBS),
+                        coords=_draw_coords(posterior))
 
 
 def pointwise_log_likelihood(
-    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str
+    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str,
+    *, mean_and_scale: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> xr.DataArray:
-    """log p(y_i | theta) per draw and point, the same density as the PyMC model (for LOO)."""
-    a = design.arrays
-    mu = expected_throughput(posterior, design)
-    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
-    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
-    clx = xr.DataArray(a["is_cluster"].astype(bool), dims=dims.OBS)
-    eps = xr.where(clx, posterior["noise_cluster"].isel({dims.TIER: ti}, drop=True), posterior["noise"].isel({dims.CONFIG: ci}, drop=True))
-    y = xr.DataArray(a["y"], dims=dims.OBS)
-    order = (dims.CHAIN, dims.DRAW, dims.OBS)
+    """log p(y_i | theta) per draw and point, the same density as the PyMC model (for LOO).
+
+    ``mean_and_scale``: :func:`_mean_and_scale`'s arrays when the caller has them already."""
+    mu, scale = mean_and_scale or _mean_and_scale(posterior, design, priors, likelihood)
+    y = design.arrays["y"]
     if likelihood == "lognormal":
-        y_, mu_, eps_ = (x.transpose(*order).values for x in xr.broadcast(y, mu, eps))
-        ll = stats.norm.logpdf(np.log(y_), loc=np.log(mu_), scale=eps_) - np.log(y_)
+        ll = stats.norm.logpdf(np.log(y), loc=np.log(mu), scale=scale) - np.log(y)
+    elif likelihood == "normal":
+        ll = stats.norm.logpdf(y, loc=mu, scale=scale)
     else:
-        ref = xr.DataArray(a["noise_ref"], dims=dims.OBS)
-        scale = eps * ref * (mu / ref) ** priors["noise_power"]
-        y_, mu_, scale_ = (x.transpose(*order).values for x in xr.broadcast(y, mu, scale))
-        if likelihood == "normal":
-            ll = stats.norm.logpdf(y_, loc=mu_, scale=scale_)
-        else:
-            nu = posterior["nu"].transpose(dims.CHAIN, dims.DRAW).values[..., None]
-            ll = stats.t.logpdf(y_, df=nu, loc=mu_, scale=scale_)
-    return xr.DataArray(ll, dims=order, coords={dims.CHAIN: mu[dims.CHAIN].values, dims.DRAW: mu[dims.DRAW].values})
+        nu = posterior["nu"].transpose(dims.CHAIN, dims.DRAW).values[..., None]
+        ll = stats.t.logpdf(y, df=nu, loc=mu, scale=scale)
+    return xr.DataArray(ll, dims=(dims.CHAIN, dims.DRAW, dims.OBS), coords=_draw_coords(posterior))
 
 
 def posterior_predictive(
-    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str, *, seed: int
+    posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str, *, seed: int,
+    mean_and_scale: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> xr.DataArray:
     """Replicated throughput per draw and point from the fitted noise model (for PPCs), dims (chain, draw, obs)."""
     rng = np.random.default_rng(seed)
-    a = design.arrays
-    order = (dims.CHAIN, dims.DRAW, dims.OBS)
-    mu = expected_throughput(posterior, design)
-    ci = xr.DataArray(a["cfg_idx"], dims=dims.OBS)
-    ti = xr.DataArray(a["tier_idx"], dims=dims.OBS)
-    clx = xr.DataArray(a["is_cluster"].astype(bool), dims=dims.OBS)
-    eps = xr.where(clx, posterior["noise_cluster"].isel({dims.TIER: ti}, drop=True), posterior["noise"].isel({dims.CONFIG: ci}, drop=True))
+    mu, scale = mean_and_scale or _mean_and_scale(posterior, design, priors, likelihood)
     if likelihood == "lognormal":
-        mu_, eps_ = (x.transpose(*order).values for x in xr.broadcast(mu, eps))
-        rep = mu_ * np.exp(eps_ * rng.standard_normal(mu_.shape))
+        rep = mu * np.exp(scale * rng.standard_normal(mu.shape))
     else:
-        ref = xr.DataArray(a["noise_ref"], dims=dims.OBS)
-        scale = eps * ref * (mu / ref) ** priors["noise_power"]
-        mu_, scale_ = (x.transpose(*order).values for x in xr.broadcast(mu, scale))
         if likelihood == "normal":
-            noise = rng.standard_normal(mu_.shape)
+            noise = rng.standard_normal(mu.shape)
         else:
             nu = posterior["nu"].transpose(dims.CHAIN, dims.DRAW).values[..., None]
-            noise = rng.standard_t(np.broadcast_to(nu, mu_.shape))
-        rep = mu_ + scale_ * noise
-    return xr.DataArray(rep, dims=order, coords={dims.CHAIN: mu[dims.CHAIN].values, dims.DRAW: mu[dims.DRAW].values})
+            noise = rng.standard_t(np.broadcast_to(nu, mu.shape))
+        rep = mu + scale * noise
+    return xr.DataArray(rep, dims=(dims.CHAIN, dims.DRAW, dims.OBS), coords=_draw_coords(posterior))
 
 
 def finalise(
@@ -319,9 +330,10 @@ def finalise(
         },
         coords={**obs_coords, dims.CONFIG: list(design.configs), dims.TIER: list(design.tiers), "config_tier": (dims.CONFIG, list(design.config_tier))},
     )
-    ll = pointwise_log_likelihood(posterior, design, priors, likelihood)
+    points = _mean_and_scale(posterior, design, priors, likelihood)
+    ll = pointwise_log_likelihood(posterior, design, priors, likelihood, mean_and_scale=points)
     log_lik = xr.Dataset({OBSERVED: ll}).assign_coords(obs_coords)
-    rep = posterior_predictive(posterior, design, priors, likelihood, seed=seed + 1)
+    rep = posterior_predictive(posterior, design, priors, likelihood, seed=seed + 1, mean_and_scale=points)
     stats_ds = raw["sample_stats"].to_dataset()
     # nutpie's per-draw divergence messages are Python objects, which netCDF cannot store
     stats_ds = stats_ds[[v for v in stats_ds.data_vars if stats_ds[v].dtype.kind in "biuf"]]

@@ -443,6 +443,18 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
     return page
 
 
+def _target_accept_text(capacity: dict) -> str:
+    """", target acceptance 0.9", or the retry after divergences at the first value (summary.json's run record)."""
+    accept = capacity.get("target_accept")
+    if accept is None:
+        return ""
+    retried = capacity.get("divergences_before_retry")
+    if retried:
+        return (f", target acceptance {accept:g} (sampled again after {fmt_int(retried)} divergent "
+                f"transition{'s' if retried != 1 else ''} at a lower target)")
+    return f", target acceptance {accept:g}"
+
+
 def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
     run = files.summary.get("run") or {}
     page = layout.heading(doc, page, "Reproducibility", min_after_in=0.6)
@@ -457,7 +469,7 @@ def _versions(doc: Doc, page: Page, files: RunFiles) -> Page:
     facts = [
         f"seed {run.get('seed')}" if run.get("seed") is not None else None,
         None if run.get("draws") is None else ("traffic model " if capacity else "") + sampler(run),
-        f"capacity model {sampler(capacity)}" if capacity else None,
+        f"capacity model {sampler(capacity)}{_target_accept_text(capacity)}" if capacity else None,
         ("the capacity model was sampled again with twice the draws after its first run failed the checks ("
          + "; ".join(capacity["resampled_after"]) + ")") if capacity and capacity.get("resampled_after") else None,
     ]
