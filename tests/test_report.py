@@ -376,3 +376,25 @@ def test_a_peak_that_may_not_exist_reads_no_peak_not_n_a():
     text = _capacity_takeaway(cap)
     assert "peaks at about 14.1 cores (90% interval 11.5 to no peak: in 5.1% of the draws its throughput never stops growing)" in text
     assert "n/a" not in text
+
+
+def test_the_cost_chart_shrinks_to_keep_its_text_on_the_page_not_below_its_floor():
+    from bayescap.report import layout
+    from bayescap.report.layout import Page
+    from bayescap.report.pages_fleet import _chart_height
+
+    after = [("takeaway", "Takeaway: monthly infrastructure cost, median (90% interval): baseline: $1,240."),
+             ("small", "Per-draw differences, median (90% interval): a vs b: $745.")]
+    words = ["baseline: Monthly infrastructure cost is $990-$1,700 (90% interval)."] * 4
+    text = (layout.paragraph_height(after[0][1], weight="bold", after_in=0.12)
+            + layout.paragraph_height(after[1][1], size=layout.style.FONT_SMALL)
+            + layout.heading_height() + 4 * layout.paragraph_height(words[0], bullet=True, after_in=0.03))
+    full, least = 0.45 * 4 + 1.2, 0.3 * 4 + 0.9
+
+    def page(room):
+        return Page(fig=None, title="t", y=1.0, bottom=1.0 + room)
+
+    assert _chart_height(page(full + text + 1.0), 4, after, words) == full  # room to spare: the full height
+    squeezed = _chart_height(page(full + text - 0.5), 4, after, words)
+    assert least <= squeezed < full and squeezed == pytest.approx(full - 0.5)  # text and chart fit exactly
+    assert _chart_height(page(least + text - 0.1), 4, after, words) == full  # cannot fit anyway: no squeeze

@@ -255,6 +255,20 @@ def heading(doc: Doc, page: Page, text: str, *, min_after_in: float = 0.6) -> Pa
     return page
 
 
+def paragraph_height(
+    text: str, *, size: float = style.FONT_BODY, weight: str = "normal", bullet: bool = False,
+    width_in: float | None = None, indent_in: float = 0.0, after_in: float = 0.05,
+) -> float:
+    """The height :func:`paragraph` gives ``text`` with the same arguments (on one page)."""
+    width = (width_in or style.CONTENT_WIDTH_IN) - indent_in - (0.15 if bullet else 0.0)
+    return len(wrap(text, width, size, weight)) * line_height_in(size) + after_in
+
+
+def heading_height() -> float:
+    """The height :func:`heading` takes."""
+    return 0.06 + line_height_in(style.FONT_SUBHEADING) + 0.02
+
+
 def paragraph(
     doc: Doc,
     page: Page,

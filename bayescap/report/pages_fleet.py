@@ -303,11 +303,6 @@ def _distribution_block(
             d = d.sum(TIER)
         samples.append(sample_matrix(d, ()).ravel())
     never = any(np.isinf(x).any() for x in samples)
-    height = max(2.4, 0.45 * len(names) + 1.2)
-    page, (ax,) = layout.axes_block(doc, page, height, left_in=1.45)
-    figures.distributions(ax, samples, names, xlabel=xlabel, colours=colours)
-    if key == "monthly_cost":
-        figures.thousands(ax, "x")
     sentences = []
     for sc in names:
         m = _metric(s, sc, key)
@@ -315,25 +310,53 @@ def _distribution_block(
             v = m[1]
             med, rng = median_range(v, v.get("unit", unit))
             sentences.append(f"{sc}: {med} ({rng})")
+    # what follows the chart, as (kind, text): composed first so that the chart can leave room for it
+    after: list[tuple[str, str]] = []
     if sentences:
-        page = layout.takeaway(doc, page, f"Takeaway: {what}, median (90% interval): " + "; ".join(sentences) + ".")
+        after.append(("takeaway", f"Takeaway: {what}, median (90% interval): " + "; ".join(sentences) + "."))
     if never:
-        page = layout.note(
-            doc,
-            page,
-            "Some simulated futures never run out (infinite values); they are not drawn.",
-        )
-    page = _diff_sentence(doc, page, s, key)
+        after.append(("note", "Some simulated futures never run out (infinite values); they are not drawn."))
+    diff = _diff_text(s, key)
+    if diff:
+        after.append(("small", diff))
     related = [st for st in s.get("statements") or [] if str(st.get("id", "")).startswith(key)]
-    if related:
+    words = [(f"{st['scenario']}: " if st.get("scenario") else "") + str(st.get("text", "")) for st in related]
+    page, (ax,) = layout.axes_block(doc, page, _chart_height(page, len(names), after, words), left_in=1.45)
+    figures.distributions(ax, samples, names, xlabel=xlabel, colours=colours)
+    if key == "monthly_cost":
+        figures.thousands(ax, "x")
+    for kind, text in after:
+        if kind == "takeaway":
+            page = layout.takeaway(doc, page, text)
+        elif kind == "note":
+            page = layout.note(doc, page, text)
+        else:
+            page = layout.paragraph(doc, page, text, size=style.FONT_SMALL)
+    if words:
         page = layout.heading(doc, page, "In words")
-        for st in related:
-            prefix = f"{st['scenario']}: " if st.get("scenario") else ""
-            page = layout.paragraph(doc, page, prefix + str(st.get("text", "")), bullet="\u2022", after_in=0.03)
+        for text in words:
+            page = layout.paragraph(doc, page, text, bullet="\u2022", after_in=0.03)
     return page
 
 
-def _diff_sentence(doc: Doc, page: Page, summary: dict, key: str) -> Page:
+def _chart_height(page: Page, n_rows: int, after: list[tuple[str, str]], words: list[str]) -> float:
+    """The distribution chart's height: 0.45 in per row (at least 2.4 in), or down to 0.3 in per row (at least
+    1.9 in) when that keeps the text below it on this page instead of a continuation page of a few lines."""
+    full = max(2.4, 0.45 * n_rows + 1.2)
+    least = max(1.9, 0.3 * n_rows + 0.9)
+    text = sum(layout.paragraph_height(t, size=style.FONT_BODY if kind == "takeaway" else style.FONT_SMALL,
+                                       weight="bold" if kind == "takeaway" else "normal",
+                                       after_in=0.12 if kind == "takeaway" else 0.05) for kind, t in after)
+    if words:
+        text += layout.heading_height() + sum(layout.paragraph_height(t, bullet=True, after_in=0.03) for t in words)
+    room = page.room()
+    if room >= full + text or room < least + text:
+        return full
+    return room - text
+
+
+def _diff_text(summary: dict, key: str) -> str | None:
+    """"Per-draw differences, median (90% interval): ..." of one metric, or None when there are none."""
     parts = []
     for d in summary.get("differences") or []:
         for mid, v in (d.get("metrics") or {}).items():
@@ -341,8 +364,4 @@ def _diff_sentence(doc: Doc, page: Page, summary: dict, key: str) -> Page:
                 unit = v.get("unit")
                 med, rng = median_range(v, unit)
                 parts.append(f"{d.get('scenario')} vs {d.get('vs')}: {med} ({rng}) {unit_label(unit)}")
-    if parts:
-        page = layout.paragraph(
-            doc, page, "Per-draw differences, median (90% interval): " + "; ".join(parts) + ".", size=style.FONT_SMALL
-        )
-    return page
+    return "Per-draw differences, median (90% interval): " + "; ".join(parts) + "." if parts else None
