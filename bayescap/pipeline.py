@@ -240,17 +240,25 @@ def capacity_sampler_used(fits: dict, opts: RunOptions) -> dict:
     (and the divergences that made it retry at a higher one, ``divergences_before_retry``), and, when it was run
     again with more draws, the problems of the first run (``resampled_after``)."""
     used = dict(capacity_sampler_settings(opts))
-    post = fits["capacity"]["posterior"]
-    used["draws"] = int(post.sizes[DRAW])
-    attrs = fits["capacity"].attrs
-    if attrs.get("target_accept") is not None:
-        used["target_accept"] = float(attrs["target_accept"])
-    if attrs.get("divergences_before_retry") is not None:
-        used["divergences_before_retry"] = int(attrs["divergences_before_retry"])
-    after = fits["capacity"].attrs.get("resampled_after")
-    if after:
-        used["resampled_after"] = json.loads(after) if isinstance(after, str) else list(after)
+    used["draws"] = int(fits["capacity"]["posterior"].sizes[DRAW])
+    used.update(sampler_record(fits["capacity"]))
     return used
+
+
+def sampler_record(capacity: xr.DataTree) -> dict:
+    """How a capacity fit was sampled, from its attrs: ``target_accept`` of the kept fit, the divergences that made
+    it retry at a higher one (``divergences_before_retry``), and the checks that made ``fit_capacity_checked`` run it
+    again with twice the draws (``resampled_after``); keys only where they apply."""
+    attrs = capacity.attrs
+    out: dict = {}
+    if attrs.get("target_accept") is not None:
+        out["target_accept"] = float(attrs["target_accept"])
+    if attrs.get("divergences_before_retry") is not None:
+        out["divergences_before_retry"] = int(attrs["divergences_before_retry"])
+    after = attrs.get("resampled_after")
+    if after:
+        out["resampled_after"] = json.loads(after) if isinstance(after, str) else list(after)
+    return out
 
 
 def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:

@@ -350,6 +350,9 @@ def test_cli_defaults_are_the_forecasts_fit_and_pass_its_checks(tmp_path, capsys
     assert payload["diagnostics"]["chains"] == 4 and payload["diagnostics"]["draws"] == 2000
     assert payload["checks"] == {"ok": True, "problems": []}
     assert "warning" not in text
+    # how it was sampled: the NUTS target acceptance of the kept fit, in the JSON and on the console
+    accept = payload["diagnostics"]["sampler"]["target_accept"]
+    assert accept in (0.9, 0.98) and f"sampler: NUTS target acceptance {accept:g}" in text
 
 
 def test_cluster_rows_identify_scale_out(seed):
@@ -369,3 +372,15 @@ def test_cluster_rows_identify_scale_out(seed):
     assert np.median(post["sigma_cluster"].sel({dims.TIER: "static"}).values) < 0.05
     assert tree["constant_data"]["has_cluster_rows"].values.tolist() == [True, False]
     assert cap.diagnostics(tree)["divergences"] == 0
+
+
+def test_cli_names_a_retried_and_resampled_fit():
+    from bayescap.commands.capacity import format_summary
+
+    diag = {"divergences": 0, "max_r_hat": 1.004, "min_ess_bulk": 900.0,
+            "sampler": {"target_accept": 0.98, "divergences_before_retry": 3,
+                        "resampled_after": ["capacity: R-hat 1.012 > 1.01"]}}
+    last = format_summary({}, diag).splitlines()[-1]
+    assert last == ("sampler: NUTS target acceptance 0.98, sampled again after 3 divergent transition(s) at a lower "
+                    "one, and again with twice the draws after: capacity: R-hat 1.012 > 1.01")
+    assert "sampler:" not in format_summary({}, {k: v for k, v in diag.items() if k != "sampler"})

@@ -74,6 +74,14 @@ def format_summary(summary: dict, diag: dict) -> str:
         f"diagnostics: divergences {diag['divergences']}, max r_hat {diag['max_r_hat']:.3f}, "
         f"min ess_bulk {diag['min_ess_bulk']:.0f}{of}"
     )
+    sampler = diag.get("sampler") or {}
+    if sampler.get("target_accept") is not None:
+        line = f"sampler: NUTS target acceptance {sampler['target_accept']:g}"
+        if sampler.get("divergences_before_retry"):
+            line += f", sampled again after {sampler['divergences_before_retry']} divergent transition(s) at a lower one"
+        if sampler.get("resampled_after"):
+            line += ", and again with twice the draws after: " + "; ".join(sampler["resampled_after"])
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -81,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from bayescap.checks import model_checks
     from bayescap.inputs.loadtest import read_loadtest
     from bayescap.models.capacity import diagnostics, summarise_capacity
-    from bayescap.pipeline import fit_capacity_checked, with_reported_ess
+    from bayescap.pipeline import fit_capacity_checked, sampler_record, with_reported_ess
 
     check_json_target(args)
     df = read_loadtest(args.loadtest)
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     tree = fit_capacity_checked(df, priors=None, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed)
     summary = summarise_capacity(tree)
     diag = with_reported_ess(diagnostics(tree), tree, "capacity")  # as a forecast's checks see the fit
+    diag["sampler"] = sampler_record(tree)
     checks = model_checks({"capacity": diag}, None)
     print(format_summary(summary, diag))
     if not checks["ok"]:
