@@ -253,12 +253,6 @@ def _draw_coords(posterior: xr.Dataset) -> dict:
     return {dims.CHAIN: posterior[dims.CHAIN].values, dims.DRAW: posterior[dims.DRAW].values}
 
 
-def expected_throughput(posterior: xr.Dataset, design: CapacityDesign) -> xr.DataArray:
-    """Posterior of the USL mean at every observed point, dims (chain, draw, obs)."""
-    return xr.DataArray(_usl_mean(posterior, design), dims=(dims.CHAIN, dims.DRAW, dims.OBS),
-                        coords=_draw_coords(posterior))
-
-
 def pointwise_log_likelihood(
     posterior: xr.Dataset, design: CapacityDesign, priors: dict[str, float], likelihood: str,
     *, mean_and_scale: tuple[np.ndarray, np.ndarray] | None = None,
