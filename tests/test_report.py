@@ -398,3 +398,13 @@ def test_the_cost_chart_shrinks_to_keep_its_text_on_the_page_not_below_its_floor
     squeezed = _chart_height(page(full + text - 0.5), 4, after, words)
     assert least <= squeezed < full and squeezed == pytest.approx(full - 0.5)  # text and chart fit exactly
     assert _chart_height(page(least + text - 0.1), 4, after, words) == full  # cannot fit anyway: no squeeze
+
+
+def test_the_appendix_names_the_capacity_fits_target_acceptance_and_its_retry():
+    from bayescap.report.pages_method import _target_accept_text
+
+    assert _target_accept_text({"draws": 2000}) == ""  # a run saved before the record had it
+    assert _target_accept_text({"target_accept": 0.9}) == ", target acceptance 0.9"
+    assert _target_accept_text({"target_accept": 0.98, "divergences_before_retry": 2}) == (
+        ", target acceptance 0.98 (sampled again after 2 divergent transitions at a lower target)")
+    assert "1 divergent transition at" in _target_accept_text({"target_accept": 0.98, "divergences_before_retry": 1})
