@@ -218,19 +218,21 @@ def capacity_not_converged(idata: xr.DataTree) -> list[str]:
 
 
 def fit_capacity_checked(loadtest, *, priors: dict | None, seed: int, draws: int, tune: int, chains: int,
-                         log=print) -> xr.DataTree:
+                         log=print, target_accept: float | str = "auto") -> xr.DataTree:
     """``fit_capacity``, sampled once more with twice the draws per chain when the fit fails the report's R-hat or ESS
     check without divergences: the usual remedy for chains that agree too little or draws that are too few
     (docs/capacity_model.md, "Mixing"). Longer chains do not remove divergences; those stay a DRAFT. The second fit's
     ``attrs["resampled_after"]`` (JSON) lists the first fit's problems."""
     from bayescap.models.capacity import fit_capacity
 
-    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=draws, tune=tune, chains=chains)
+    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=draws, tune=tune, chains=chains,
+                        target_accept=target_accept)
     problems = capacity_not_converged(tree)
     if not problems:
         return tree
     log(f"  capacity model: {'; '.join(problems)} with {draws:,} draws per chain; sampling again with {2 * draws:,}")
-    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=2 * draws, tune=tune, chains=chains)
+    tree = fit_capacity(loadtest, priors=priors, seed=seed, draws=2 * draws, tune=tune, chains=chains,
+                        target_accept=target_accept)
     tree.attrs["resampled_after"] = json.dumps(problems)
     return tree
 

@@ -384,3 +384,20 @@ def test_cli_names_a_retried_and_resampled_fit():
     assert last == ("sampler: NUTS target acceptance 0.98, sampled again after 3 divergent transition(s) at a lower "
                     "one, and again with twice the draws after: capacity: R-hat 1.012 > 1.01")
     assert "sampler:" not in format_summary({}, {k: v for k, v in diag.items() if k != "sampler"})
+
+
+def test_cli_target_accept_option(tmp_path, capsys):
+    from bayescap.cli import main
+
+    csv = tmp_path / "loadtest.csv"
+    usl_benchmarks_frame().to_csv(csv, index=False)
+    out = tmp_path / "cap.json"
+    assert main(["capacity", str(csv), "--target-accept", "0.95", "--draws", "100", "--tune", "100", "--chains", "2",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["diagnostics"]["sampler"]["target_accept"] == 0.95
+    assert "sampler: NUTS target acceptance 0.95" in capsys.readouterr().out
+    for bad in ("1.5", "0", "fast"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["capacity", str(csv), "--target-accept", bad])
+        assert exit_info.value.code == 2
+        assert "--target-accept: expected 'auto' or a number between 0 and 1" in capsys.readouterr().err
