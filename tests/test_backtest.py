@@ -159,6 +159,68 @@ def test_cli_train_days_fits_a_shorter_history(tmp_path, capsys):
     assert "--train-days" in capsys.readouterr().err
 
 
+def test_cli_windows_scores_that_many_consecutive_windows(tmp_path, capsys):
+    """--windows N: N windows of 28 days ending on the (validation) history's last day, each one scored."""
+    from bayescap.cli import main
+
+    out = tmp_path / "bt.json"
+    args = ["backtest", str(PEYTON), "--before", "1500", "--methods", "seasonal_naive", "--windows", "6"]
+    assert main([*args, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    last = peyton_manning_history(PEYTON)["date"].max() - pd.Timedelta(days=1500)
+    assert result["protocol"]["n_windows"] == 6 and len(result["seasonal_naive"]["windows"]) == 6
+    assert result["protocol"]["last_test_day"] == str(last.date())
+    assert result["protocol"]["first_test_day"] == str((last - pd.Timedelta(days=6 * 28 - 1)).date())
+    assert result["seasonal_naive"]["n_days"] == sum(w["n_days"] for w in result["seasonal_naive"]["windows"])
+    capsys.readouterr()
+    assert main([*args[:-1], "0"]) == 2
+    assert "--windows: at least 1 window, got 0" in capsys.readouterr().err
+
+
+def test_cli_prior_and_option_reach_the_traffic_model(monkeypatch, capsys):
+    """--prior/--option: parsed as TOML values and handed to every refit (and recorded in the JSON's protocol)."""
+    import bayescap.backtest.run as run_module
+    from bayescap.cli import main
+
+    seen = {}
+
+    def fake_run_backtest(history, **kwargs):
+        seen.update(kwargs)
+        return {"protocol": {}, "notes": []}
+
+    monkeypatch.setattr(run_module, "run_backtest", fake_run_backtest)
+    args = ["backtest", str(PEYTON), "--prior", "rw_sd_per_knot=0.05", "--prior", "nu_min=8",
+            "--option", "knot_spacing=14", "--option", "ar1=false", "--option", "fourier_order=auto",
+            "--competitor-events", "exclude", "--windows", "5"]
+    assert main(args) == 0
+    assert seen["priors"] == {"rw_sd_per_knot": 0.05, "nu_min": 8}
+    assert seen["options"] == {"competitor_events": "exclude", "knot_spacing": 14, "ar1": False, "fourier_order": "auto"}
+    assert seen["n_windows"] == 5
+    assert "settings changed: rw_sd_per_knot=0.05, nu_min=8, knot_spacing=14, ar1=False" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (["--prior", "rw_sd_per_knt=0.05"], "--prior rw_sd_per_knt: a traffic-model prior name, got 'rw_sd_per_knt' (did you mean 'rw_sd_per_knot'?)"),
+        (["--prior", "sigma_normal_scale=-1"], "--prior sigma_normal_scale: traffic prior 'sigma_normal_scale' must be positive"),
+        (["--prior", "nu_min=two"], "--prior nu_min: a number, got 'two'"),
+        (["--option", "knot_spacing=3.5"], "--option knot_spacing: a whole number, got '3.5'"),
+        (["--option", "knot_spacing=0"], "--option knot_spacing: option knot_spacing must be >= 1"),
+        (["--option", "ar1=yes"], "--option ar1: true or false, got 'yes'"),
+        (["--option", "adaptation=full"], "--option adaptation: option adaptation must be 'diag' or 'low_rank'"),
+        (["--option", "competitor_events=exclude"], "--competitor-events effect|exclude"),
+        (["--option", "thin"], "--option: KEY=VALUE, got 'thin'"),
+    ],
+)
+def test_cli_bad_model_setting_names_the_flag_and_key(setting, message, capsys):
+    """A bad --prior/--option is refused before any fitting, with the flag, the key and what was expected."""
+    from bayescap.cli import main
+
+    assert main(["backtest", str(PEYTON), "--methods", "seasonal_naive", *setting]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_peyton_manning_converter():
     df = peyton_manning_history(PEYTON)
     assert list(df.columns) == ["date", "count", "event_playoff", "event_superbowl", "event_day_after", "competitor_event"]

@@ -113,6 +113,18 @@ def test_option_values_accepted():
         merge_options({"fourier_order": 2, "weekday_yearly_order": 3})
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [({"ar1": "false"}, "ar1 must be true or false"), ({"adaptation": "full"}, "adaptation must be 'diag' or 'low_rank'"),
+     ({"target_accept": 1.0}, "target_accept must be between 0 and 1"), ({"eigval_cutoff": 0.5}, "eigval_cutoff must be above 1")],
+)
+def test_sampler_options_are_checked(bad, message):
+    """A string 'false' would have turned the AR(1) on (it is truthy); such values are refused before any fitting."""
+    with pytest.raises(ModelError, match=message):
+        merge_options(bad)
+    assert merge_options({"ar1": np.bool_(False), "adaptation": "low_rank", "target_accept": 0.95})["ar1"] == False  # noqa: E712
+
+
 def test_forecast_rebuilds_the_design_with_the_chosen_order(flat):
     """forecast_traffic's design comes from attrs["fourier_order"] (the order chosen at the fit), not from "auto"."""
     opt = merge_options({"fourier_order": "auto"})

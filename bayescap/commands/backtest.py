@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayescap.backtest.protocol import N_WINDOWS, WINDOW_DAYS
 from bayescap.commands._common import add_json_option, check_json_target, write_json_output
-from bayescap.errors import InputError
+from bayescap.errors import InputError, ModelError
 
 DEFAULT_SEED = 20261126
 
@@ -30,6 +31,10 @@ holidays; skipped with a note when Prophet is not installed).
 --before DAYS runs the same protocol on the history as it stood DAYS days earlier: compare
 settings (priors, options) on such validation periods and run the last days once, at the end.
 --train-days DAYS backtests a history shorter than 842 days with fewer training days (at least 182).
+--windows N scores N windows of 28 days instead of 4 (more days, a steadier comparison of settings).
+--prior KEY=VALUE and --option KEY=VALUE (each repeatable) change one of the traffic model's priors or
+options (docs/traffic_model.md, "Priors"), e.g. to compare a setting on a validation period:
+  bayescap backtest PEYTON.csv --before 112 --windows 75 --methods bayescap --option knot_spacing=3
 
 TRAFFIC.csv is a traffic history (date,count,event_<type>...). Prophet's Peyton Manning
 example layout (date,views,log_views,is_playoff_game,...) is also accepted.
@@ -76,6 +81,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "at least 182)",
     )
     parser.add_argument(
+        "--windows",
+        type=int,
+        default=N_WINDOWS,
+        metavar="N",
+        help=f"consecutive {WINDOW_DAYS}-day test windows (default {N_WINDOWS}, the protocol's)",
+    )
+    parser.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a traffic-model prior (repeatable), e.g. rw_sd_per_knot=0.05",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a traffic-model option (repeatable), e.g. knot_spacing=14, ar1=false, fourier_order=6",
+    )
+    parser.add_argument(
         "--methods",
         default="bayescap,seasonal_naive,prophet_raw,prophet_log",
         help="comma-separated methods to run (default: all four)",
@@ -98,6 +124,55 @@ def load_history(path: Path) -> pd.DataFrame:
     from bayescap.inputs.traffic import read_traffic
 
     return read_traffic(path)
+
+
+def parse_setting(text: str, flag: str) -> tuple[str, object]:
+    """``KEY=VALUE`` from --prior/--option: the value as TOML reads it (3, 0.05, true), else as a plain word."""
+    import tomllib
+
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise InputError(None, flag, f"KEY=VALUE, got '{text}'")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def model_settings(prior_args: list[str], option_args: list[str], competitor_events: str) -> tuple[dict, dict]:
+    """The traffic model's ``(priors, options)`` overrides from the command line, each checked against the model's
+    own names and bounds before any fitting; a bad one is an InputError naming the flag and the key."""
+    from bayescap.inputs.csvfile import closest
+    from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, merge_options, merge_priors
+
+    settings = {"--prior": ({}, DEFAULT_PRIORS, merge_priors), "--option": ({}, DEFAULT_OPTIONS, merge_options)}
+    for flag, texts in (("--prior", prior_args), ("--option", option_args)):
+        out, known, merge = settings[flag]
+        for text in texts:
+            key, value = parse_setting(text, flag)
+            if key == "competitor_events":
+                raise InputError(None, flag, "--competitor-events effect|exclude for competitor_events")
+            if key not in known:
+                guess = closest(key, known)
+                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(known))}"
+                raise InputError(None, f"{flag} {key}", f"a traffic-model {flag[2:]} name, got '{key}'{hint}")
+            raw = text.partition("=")[2].strip()
+            default = known[key]
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise InputError(None, f"{flag} {key}", f"true or false, got '{raw}'")
+            if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InputError(None, f"{flag} {key}", f"a whole number, got '{raw}'")
+            if type(default) is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise InputError(None, f"{flag} {key}", f"a number, got '{raw}'")
+            try:
+                merge({key: value})
+            except (ModelError, TypeError, ValueError) as exc:
+                raise InputError(None, f"{flag} {key}", str(exc)) from None
+            out[key] = value
+    priors, options = settings["--prior"][0], settings["--option"][0]
+    return priors, {"competitor_events": competitor_events, **options}
 
 
 def _fmt(x: float) -> str:
@@ -151,10 +226,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "--draws/--tune/--chains", "positive numbers")
     if args.train_days < MIN_TRAIN_DAYS:
         raise InputError(None, "--train-days", f"at least {MIN_TRAIN_DAYS} days, got {args.train_days}")
+    if args.windows < 1:
+        raise InputError(None, "--windows", f"at least 1 window, got {args.windows}")
+    priors, options = model_settings(args.prior, args.option, args.competitor_events)
     check_json_target(args)
     history = history_before(load_history(args.traffic), args.before)
     if args.before:
         print(f"validation period: the history up to {history['date'].max().date()} ({args.before} days before its last day)")
+    changed = {**priors, **{k: v for k, v in options.items() if k != "competitor_events"}}
+    if changed:
+        print("traffic model settings changed: " + ", ".join(f"{k}={v}" for k, v in changed.items()))
     result = run_backtest(
         history,
         seed=args.seed,
@@ -162,11 +243,15 @@ def run(args: argparse.Namespace) -> int:
         tune=args.tune,
         chains=args.chains,
         methods=methods,
-        options={"competitor_events": args.competitor_events},
+        options=options,
+        priors=priors or None,
+        n_windows=args.windows,
         train_days=args.train_days,
         progress=lambda msg: print(msg, flush=True),
     )
     result["protocol"]["days_before_end"] = args.before
+    result["protocol"]["traffic_priors"] = priors
+    result["protocol"]["traffic_options"] = options
     print(format_table(result))
     write_json_output(args, result)
     return 0

@@ -123,6 +123,14 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option thin must be >= 1, got {merged['thin']!r}")
     if int(merged["knot_spacing"]) < 1:
         raise ModelError("option knot_spacing must be >= 1")
+    if not isinstance(merged["ar1"], bool | np.bool_):
+        raise ModelError(f"option ar1 must be true or false, got {merged['ar1']!r}")
+    if merged["adaptation"] not in ("diag", "low_rank"):
+        raise ModelError(f"option adaptation must be 'diag' or 'low_rank', got {merged['adaptation']!r}")
+    if not 0 < float(merged["target_accept"]) < 1:
+        raise ModelError(f"option target_accept must be between 0 and 1, got {merged['target_accept']!r}")
+    if not float(merged["eigval_cutoff"]) > 1:
+        raise ModelError(f"option eigval_cutoff must be above 1, got {merged['eigval_cutoff']!r}")
     return merged
 
 
