@@ -239,7 +239,6 @@ tiers = [{ name = "app", cost_multiplier = 0.8 }, { name = "search", share = 0.1
 fleet = { target_utilisation = 0.6 }
 traffic = { growth_pct_per_month = 5.0 }
 events = [{ type = "promo", dates = ["2026-05-01"] }]
-priors = { capacity = { noise_rel_sd = 0.2 } }
 """
     base, _, lean = _scenarios(tmp_path, extra)
     app = lean.tier("app")
@@ -248,8 +247,27 @@ priors = { capacity = { noise_rel_sd = 0.2 } }
     assert lean.fleet.target_utilisation == 0.6 and lean.fleet.policy == "static"
     assert lean.growth_pct_per_month == 5.0 and lean.requests_per_visit == 30.0
     assert sorted(e.type for e in lean.events) == ["promo", "sale"]  # other types kept
-    assert lean.priors == {"capacity": {"noise_rel_sd": 0.2}} and base.priors == {}
+    assert lean.priors == base.priors == {}
     assert lean.description.startswith("app 20%") and base.description == ""
+
+
+@pytest.mark.parametrize(
+    "override, key, expected",
+    [
+        ("priors = { capacity = { noise_rel_sd = 0.2 } }", "scenarios[1].priors", "no priors of its own"),
+        ('traffic = { competitor_events = "exclude" }', "scenarios[1].traffic.competitor_events",
+         "the base scenario's 'effect'"),
+        ("seed = 5", "scenarios[1].seed", "no seed of its own"),
+    ],
+)
+def test_an_override_cannot_change_what_the_scenarios_share(tmp_path, override, key, expected):
+    """The models are fitted once from the base scenario's priors and competitor option, and one seed drives every
+    scenario: an override that changes one would be read and then ignored, so it is refused, naming the key."""
+    with pytest.raises(InputError) as err:
+        _scenarios(tmp_path, f'\n[[scenarios]]\nname = "other"\n{override}\n')
+    assert f"key {key}: {expected}" in str(err.value)
+    same = _scenarios(tmp_path, '\n[[scenarios]]\nname = "same"\ntraffic = { competitor_events = "effect" }\n')
+    assert same[-1].competitor_events == same[0].competitor_events == "effect"  # restating the base's value is fine
 
 
 def test_events_override_replaces_same_type_only(tmp_path):

@@ -9,7 +9,10 @@ Scenarios: the top level is the base scenario; each ``[[scenarios]]`` entry is
 an override resolved on top of it:
 
 * plain keys replace the base value; tables (``traffic``, ``fleet``,
-  ``finance``, ``priors.*``) are merged key by key;
+  ``finance``) are merged key by key;
+* what every scenario shares stays the base scenario's: ``seed``, ``priors`` and
+  ``traffic.competitor_events`` (the models are fitted once), and an override
+  that changes one is an error;
 * ``tiers`` are merged by ``name`` (a new name adds a tier, which then needs
   ``share`` and ``instance_type``);
 * ``events`` replace the base events *of the same type*; other types are kept
@@ -347,6 +350,7 @@ def read_scenario_file(
         merged = _merge(base, over, path_s)
         _cross_check(path_s, over, loadtest, prices, traffic)
         scenarios.append(_build(path_s, merged, prefix))
+        _check_shared_settings(path_s, scenarios[0], scenarios[-1], over, prefix)
     if traffic is not None:
         last = as_date(traffic["date"].max())
         start_keys = ["start"] + [
@@ -361,6 +365,22 @@ def read_scenario_file(
                     f"got {sc.start}; leave 'start' out to begin the day after the history",
                 )
     return scenarios, _sweep(path_s, doc, scenarios)
+
+
+def _check_shared_settings(path: str, base: Scenario, sc: Scenario, over: dict, prefix: str) -> None:
+    """Refuse a scenario that changes what all scenarios share: the models are fitted once, with the base
+    scenario's priors and competitor option, and one seed drives every scenario's draws (so that differences
+    between scenarios are per draw). Such an override used to be read and then ignored."""
+    why = "the models are fitted once, from the base scenario's settings, and shared by every scenario"
+    if "seed" in over and sc.seed != base.seed:
+        raise fail(path, prefix + "seed", f"no seed of its own (one seed drives every scenario's draws, so that their "
+                   f"differences are per draw; set 'seed' at the top level), got {sc.seed}")
+    if sc.competitor_events != base.competitor_events:
+        raise fail(path, prefix + "traffic.competitor_events", f"the base scenario's '{base.competitor_events}' ({why}; "
+                   f"set it at the top level), got '{sc.competitor_events}'")
+    if "priors" in over and sc.priors != base.priors:
+        raise fail(path, prefix + "priors", f"no priors of its own ({why}; set [priors] at the top level, or make "
+                   "another scenario file and compare the two reports)")
 
 
 def _sweep(path: str, doc: dict, scenarios: list[Scenario]) -> IntensitySweep | None:
