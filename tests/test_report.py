@@ -408,3 +408,20 @@ def test_the_appendix_names_the_capacity_fits_target_acceptance_and_its_retry():
     assert _target_accept_text({"target_accept": 0.98, "divergences_before_retry": 2}) == (
         ", target acceptance 0.98 (sampled again after 2 divergent transitions at a lower target)")
     assert "1 divergent transition at" in _target_accept_text({"target_accept": 0.98, "divergences_before_retry": 1})
+
+
+def test_a_table_header_never_stands_alone_at_the_foot_of_a_page():
+    """A table whose first row does not fit under its header starts on the next page, header and row together
+    (a header with no row below it was left at the foot of page 1 when caveats pushed the scenario table down)."""
+    from bayescap.report import layout
+
+    doc = layout.Doc(run_label="t", draft=False)
+    page = doc.new_page("Title")
+    cols = [layout.Column("Quantity", 0.5), layout.Column("value", 0.5, align="right")]
+    tall = ["a cell of many words " * 12, "1"]
+    header_h = layout.line_height_in(layout.style.FONT_SMALL) + 0.1
+    page.y = page.bottom - header_h - 3 * layout.line_height_in(layout.style.FONT_SMALL)  # header + 2 lines fit
+    after = layout.table(doc, page, cols, [tall, ["short", "2"]])
+    assert len(doc.pages) == 2 and after is doc.pages[1]
+    first_texts = {t.get_text() for t in doc.pages[0].fig.texts}
+    assert "Quantity" not in first_texts and "Quantity" in {t.get_text() for t in doc.pages[1].fig.texts}

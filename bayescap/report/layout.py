@@ -379,11 +379,11 @@ def table(
 
     header_cells = [cell_lines(c.header, j, "bold") for j, c in enumerate(columns)]
     header_h = max(len(c) for c in header_cells) * lh + 2 * pad
-    page = doc.ensure(page, header_h + lh + 2 * pad)
+    body = [[cell_lines(v, j) for j, v in enumerate(row)] for row in rows]
+    heights = [max(len(c) for c in cells) * lh + 2 * pad for cells in body]
+    page = doc.ensure(page, header_h + (heights[0] if heights else lh + 2 * pad))  # never a header alone at the foot
     draw_row(page, header_cells, header=True, shade=False)
-    for i, row in enumerate(rows):
-        cells = [cell_lines(v, j) for j, v in enumerate(row)]
-        height = max(len(c) for c in cells) * lh + 2 * pad
+    for i, (cells, height) in enumerate(zip(body, heights, strict=True)):
         if page.room() < height:
             page = doc.ensure(page, header_h + height)
             draw_row(page, header_cells, header=True, shade=False)
