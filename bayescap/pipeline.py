@@ -21,9 +21,9 @@ import numpy as np
 import xarray as xr
 
 from bayescap import __version__
-from bayescap.dims import CHAIN, DATE, DRAW, EVENT_TYPE, SCENARIO
+from bayescap.dims import CHAIN, DATE, DRAW, SCENARIO
 from bayescap.errors import InputError, OutputError
-from bayescap.inputs.event_weekdays import weekday_bound_events
+from bayescap.caveats import report_caveats
 from bayescap.models import c_build
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
 
@@ -410,35 +410,6 @@ def _thin(ds: xr.Dataset, n: int) -> xr.Dataset:
     return ds.isel({DRAW: idx}).assign_coords({DRAW: np.arange(n)})
 
 
-def _ratio_text(x: float) -> str:
-    return f"{x:.1f}" if x < 10 else f"{x:,.0f}"
-
-
-def event_weekday_caveats(history, traffic) -> list[dict]:
-    """summary.json's ``caveats``: event types that take up (almost) every day of a weekday in the fitted history.
-
-    Their lift is confounded with that weekday's effect (``bayescap.inputs.event_weekdays``), so the caveat gives the
-    posterior of the visits of such a day over the same weekday without the event: the range the prior leaves open.
-    """
-    post = traffic["posterior"]
-    out = []
-    for bound in weekday_bound_events(history):
-        if "lift_mean" not in post or bound.event_type not in post["lift_mean"].coords[EVENT_TYPE].values:
-            continue
-        ratio = np.exp(post["lift_mean"].sel({EVENT_TYPE: bound.event_type}).values.ravel())
-        q05, q50, q95 = (float(v) for v in np.quantile(ratio, [0.05, 0.5, 0.95]))
-        typ, wd = bound.event_type, bound.weekday
-        text = (f"The {typ} falls on {bound.which} of the fitted history, so its lift cannot be told apart from the {wd} "
-                f"effect: a {wd} with a {typ} has ×{_ratio_text(q05)} to ×{_ratio_text(q95)} the visits of "
-                f"one without (90% interval), a range the prior sets more than the data. Forecasts at the past "
-                f"intensity are not affected; scenarios that change the {typ}'s intensity scale this lift, so their "
-                f"numbers rest on that prior. {wd}s without a {typ} in the history would pin it down.")
-        out.append({"kind": "event_weekday_confounded", "event_type": typ, "weekday": wd,
-                    "event_days": bound.event_days, "free_days": bound.free_days,
-                    "lift_ratio": {"q05": q05, "median": q50, "q95": q95}, "text": text})
-    return out
-
-
 def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) -> Path:
     """Run the whole job; returns the completed run directory."""
     from bayescap.checks import model_checks
@@ -488,7 +459,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     summary["checks"] = {**checks, "models": diagnostics}
     summary["capacity"] = summarise_capacity(fits["capacity"])
     summary["traffic"] = summarise_traffic(fits["traffic"])
-    summary["caveats"] = event_weekday_caveats(fits["history"], fits["traffic"])
+    summary["caveats"] = report_caveats(fits["history"], fits["traffic"], scenarios)
     for caveat in summary["caveats"]:
         log(f"caveat: {caveat['text']}")
     summary["scale_cost"] = scale_cost_rows(fits["capacity"], scenarios[0], inputs["prices"])

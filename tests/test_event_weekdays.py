@@ -13,7 +13,7 @@ import xarray as xr
 from bayescap.dims import CHAIN, DRAW, EVENT_TYPE
 from bayescap.inputs.event_weekdays import MIN_FREE_WEEKDAYS, describe, weekday_bound_events
 from bayescap.inputs.traffic import read_traffic
-from bayescap.pipeline import event_weekday_caveats
+from bayescap.caveats import event_weekday_caveats
 from bayescap.report import render_pages
 from bayescap.report.run_files import read_run
 from bayescap.report.synthetic_run import write_synthetic_run
