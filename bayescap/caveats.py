@@ -97,13 +97,17 @@ def peak_factor_caveats(traffic, scenarios) -> list[dict]:
     factor = {r: _quantiles(post["peak_factor"].sel(regime=r).values.ravel()) for r in ("normal", "event")}
     normal, event = factor["normal"], factor["event"]
     if n_normal == 0 and n_event == 0:
+        outside = int(post.attrs.get("peak_days_outside", 0))
         regimes = (f"×{normal['q05']:.1f} to ×{normal['q95']:.1f} on normal days"
                    + (f" and ×{event['q05']:.1f} to ×{event['q95']:.1f} on event days" if has_events else ""))
-        text = (f"No intraday counts were given, so the peak factor (a day's busiest second over its average "
-                f"second) is the prior's: {regimes} (90% interval). Every peak, server count and cost carries that "
-                f"range. Hourly or 5-minute counts (--intraday) would estimate it from the site's own days.")
+        given = ("No intraday counts were given" if outside == 0 else
+                 f"The intraday counts' {outside} days all fall outside the fitted history, where nothing says which "
+                 f"were event days")
+        text = (f"{given}, so the peak factor (a day's busiest second over its average second) is the prior's: "
+                f"{regimes} (90% interval). Every peak, server count and cost carries that range. Hourly or 5-minute "
+                f"counts (--intraday) of days in the history would estimate it from the site's own days.")
         return [{"kind": "peak_factor_prior", "regimes": ["normal", "event"], "peak_factor": factor,
-                 "intraday_days": {"normal": 0, "event": 0}, "text": text}]
+                 "intraday_days": {"normal": 0, "event": 0, "outside": outside}, "text": text}]
     if n_event == 0 and has_events:
         text = (f"The intraday counts have no event day, so the event-day peak factor (a day's busiest second over "
                 f"its average second) is the normal days' ({n_normal} days of intraday counts) shifted by a prior: "

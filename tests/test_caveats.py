@@ -58,6 +58,11 @@ def test_no_intraday_counts_means_a_peak_factor_caveat_with_the_priors_range():
     assert "\u00d72.0 to \u00d73.0 on normal days and \u00d72.6 to \u00d74.4 on event days" in c["text"]
     (c,) = peak_factor_caveats(traffic(peak_days=(0, 0)), without)
     assert "on event days" not in c["text"]
+    outside = traffic(peak_days=(0, 0))
+    outside["posterior"].attrs["peak_days_outside"] = 56  # counts given, but for days the fit cannot place
+    (c,) = peak_factor_caveats(outside, with_events)
+    assert c["text"].startswith("The intraday counts' 56 days all fall outside the fitted history")
+    assert c["intraday_days"]["outside"] == 56
     (c,) = peak_factor_caveats(traffic(peak_days=(56, 0)), with_events)  # intraday counts, but no event day in them
     assert c["regimes"] == ["event"] and "no event day" in c["text"] and "56 days" in c["text"]
     assert c["intraday_days"] == {"normal": 56, "event": 0}  # the number the text states, for the report's check

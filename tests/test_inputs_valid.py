@@ -119,6 +119,21 @@ def test_example_inputs_pass():
     )
     assert inputs.scenarios[0].name and len({s.name for s in inputs.scenarios}) == len(inputs.scenarios)
     assert "sale" in inputs.traffic.attrs["event_types"]
+    assert not any("outside the traffic history" in n for n in inputs.notes)
+
+
+@pytest.mark.skipif(not (EXAMPLE / "scenarios.toml").exists(), reason="the example is not written yet")
+def test_intraday_days_outside_the_traffic_history_are_named_in_a_note(tmp_path):
+    from bayescap.inputs.bundle import read_inputs
+
+    hourly = pd.read_csv(EXAMPLE / "traffic_hourly.csv")
+    hourly["timestamp"] = (pd.to_datetime(hourly["timestamp"]) + pd.Timedelta(days=400)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "later.csv"
+    hourly.to_csv(path, index=False)
+    inputs = read_inputs(scenario=EXAMPLE / "scenarios.toml", traffic=EXAMPLE / "traffic.csv", intraday=path,
+                         loadtest=EXAMPLE / "loadtest.csv", prices=PRICES)
+    (note,) = [n for n in inputs.notes if "outside the traffic history" in n]
+    assert note.startswith("later.csv: 56 of its 56 days (2027-10-11..2027-12-05) fall outside the traffic history")
 
 
 # ---------------------------------------------------------------- handled quirks

@@ -90,6 +90,7 @@ def test_competitor_effect_is_estimated(idata):
 def test_peak_factor_from_intraday_per_regime(idata):
     post = idata["posterior"]
     assert post.attrs["peak_days_normal"] > 60 and post.attrs["peak_days_event"] >= 14
+    assert post.attrs["peak_days_outside"] == 0
     for regime, m in zip(dims.REGIMES, TRUTH.peak_m):
         lo, _, hi = interval(idata, "peak_m", 0.95, regime=regime)
         assert lo < m < hi
@@ -265,3 +266,18 @@ def test_loo_ranks_the_model_above_a_variant_without_weekday_effects(history, id
     assert list(table.index) == ["model", "no weekday effects"]
     gap = table.loc["no weekday effects"]
     assert abs(gap["elpd_diff"]) > 4 * gap["dse"]  # arviz-stats writes the gap as a negative difference
+
+
+def test_intraday_days_outside_the_history_are_left_out_of_the_peak_factor(history, intraday):
+    """A day of intraday counts that the daily history does not cover has no known regime: calling it normal would
+    mix sale-day peaks into the normal days' factor, so it is left out and counted."""
+    from bayescap.models.traffic_peak import daily_bucket_factors
+
+    dates = pd.to_datetime(history["date"])
+    events = set(dates[history.filter(like="event_").sum(axis=1).to_numpy() > 0])
+    full = daily_bucket_factors(intraday, events)
+    shifted = intraday.assign(timestamp=pd.to_datetime(intraday["timestamp"]) + pd.Timedelta(days=30))
+    table = daily_bucket_factors(shifted, events, span=(dates.min(), dates.max()))
+    assert table.attrs["days_outside"] == 30 and len(table) == len(full) - 30
+    assert table["date"].max() == dates.max()
+    assert daily_bucket_factors(intraday, events, span=(dates.min(), dates.max())).attrs["days_outside"] == 0

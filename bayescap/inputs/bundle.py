@@ -70,6 +70,7 @@ def read_inputs(
     notes = list(traffic_df.attrs.get("notes", []))
     if intraday_df is not None:
         notes += intraday_df.attrs.get("notes", [])
+        notes += _intraday_outside_history(intraday_df, traffic_df)
     notes += loadtest_df.attrs.get("notes", [])
     cluster_configs = sorted(set(loadtest_df.loc[loadtest_df["level"] == "cluster", "config"]))
     unpriced = [c for c in cluster_configs if c not in prices_df.index]
@@ -79,3 +80,17 @@ def read_inputs(
             "they are treated as set-up names, not instance types"
         )
     return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes, sweep)
+
+
+def _intraday_outside_history(intraday: pd.DataFrame, traffic: pd.DataFrame) -> list[str]:
+    """A note when intraday days fall outside the daily history: their regime (event or normal day) is unknown, so
+    the traffic model leaves them out of the peak factor (``bayescap.models.traffic_peak.daily_bucket_factors``)."""
+    days = pd.to_datetime(intraday["timestamp"]).dt.normalize().drop_duplicates()
+    first, last = pd.to_datetime(traffic["date"]).min(), pd.to_datetime(traffic["date"]).max()
+    outside = days[(days < first) | (days > last)]
+    if outside.empty:
+        return []
+    name = Path(str(intraday.attrs.get("path", "intraday"))).name
+    return [f"{name}: {len(outside)} of its {len(days)} days ({outside.min():%Y-%m-%d}..{outside.max():%Y-%m-%d}) fall "
+            f"outside the traffic history ({first:%Y-%m-%d}..{last:%Y-%m-%d}); whether they were event days is unknown, "
+            f"so they are left out of the peak factor"]

@@ -141,8 +141,9 @@ def fit_traffic(
     event_dates = set(design.dates[design.data["is_event"] > 0])
     table = None
     if intraday is not None:
-        table = daily_bucket_factors(intraday, event_dates)
+        table = daily_bucket_factors(intraday, event_dates, span=(design.dates[0], design.dates[-1]))
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
+    posterior.attrs["peak_days_outside"] = 0 if table is None else int(table.attrs["days_outside"])
     posterior["new_event_lift"] = new_event_lift(posterior, int(seed))
     step = _one_step(_post_arrays(posterior), design, opt)
     idata = xr.DataTree.from_dict(

@@ -34,10 +34,17 @@ def bucket_seconds(timestamps: pd.Series) -> float:
     return float(diffs.median())
 
 
-def daily_bucket_factors(intraday: pd.DataFrame, event_dates: set[pd.Timestamp] | None = None) -> pd.DataFrame:
+def daily_bucket_factors(
+    intraday: pd.DataFrame,
+    event_dates: set[pd.Timestamp] | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.DataFrame:
     """One row per complete day: ``date``, ``factor`` (busiest bucket / mean bucket), ``regime``.
 
-    Days with fewer than 90% of their buckets are left out (a partial day has no honest mean).
+    Days with fewer than 90% of their buckets are left out (a partial day has no honest mean), and so are days
+    outside ``span`` (first, last day of the daily history whose ``event_dates`` give the regimes): whether such a
+    day was an event day is unknown, and calling it normal would mix sale-day peaks into the normal days' factor.
+    ``attrs["days_outside"]`` counts them.
     """
     for col in ("timestamp", "count"):
         if col not in intraday.columns:
@@ -49,6 +56,11 @@ def daily_bucket_factors(intraday: pd.DataFrame, event_dates: set[pd.Timestamp] 
     per_day = df.groupby("date")["count"].agg(["max", "mean", "size"])
     expected = 86400.0 / b
     per_day = per_day[(per_day["size"] >= MIN_COVERAGE * expected) & (per_day["mean"] > 0)]
+    days_outside = 0
+    if span is not None:
+        inside = (per_day.index >= pd.Timestamp(span[0]).normalize()) & (per_day.index <= pd.Timestamp(span[1]).normalize())
+        days_outside = int((~inside).sum())
+        per_day = per_day[inside]
     factor = (per_day["max"] / per_day["mean"]).clip(lower=1.0 + 1e-6)
     events = event_dates or set()
     out = pd.DataFrame(
@@ -59,6 +71,7 @@ def daily_bucket_factors(intraday: pd.DataFrame, event_dates: set[pd.Timestamp] 
         }
     ).reset_index(drop=True)
     out.attrs["bucket_seconds"] = b
+    out.attrs["days_outside"] = days_outside
     return out
 
 
