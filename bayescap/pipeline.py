@@ -117,6 +117,7 @@ def fit_settings(inputs: dict, opts: RunOptions, seed: int) -> dict:
     return {
         "priors": base.priors or {},
         "competitor_events": base.competitor_events,
+        "traffic_model": base.traffic_model,
         "history_days": opts.history_days,
         "seed": seed,
         "traffic_sampler": {"draws": opts.draws, "tune": opts.tune, "chains": opts.chains},
@@ -125,6 +126,11 @@ def fit_settings(inputs: dict, opts: RunOptions, seed: int) -> dict:
         "capacity_rerun": "twice the draws, once, after failed R-hat or ESS checks without divergences",
         "capacity_nuts": capacity_nuts_rule(),
     }
+
+
+def traffic_options(base) -> dict:
+    """The traffic model's options for a run: the base scenario's competitor choice and its ``[traffic] model``."""
+    return {"competitor_events": base.competitor_events, **base.traffic_model}
 
 
 def capacity_nuts_rule() -> dict:
@@ -189,7 +195,7 @@ def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, fit_key: str, r
     result = forecast_backtest(
         inputs["traffic"],
         history_days=opts.history_days,
-        options={"competitor_events": base.competitor_events},
+        options=traffic_options(base),
         priors=(base.priors or {}).get("traffic"),
         seed=seed + 2,
         draws=opts.draws,
@@ -277,7 +283,7 @@ def fit_models(inputs: dict, opts: RunOptions, seed: int, log=print) -> dict:
     traffic = fit_traffic(
         history,
         intraday=inputs["intraday"],
-        options={"competitor_events": base.competitor_events},
+        options=traffic_options(base),
         priors=priors.get("traffic"),
         draws=opts.draws,
         tune=opts.tune,
@@ -481,6 +487,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "chains": opts.chains,
         "capacity_sampler": capacity_sampler_used(fits, opts),
         "history_days": opts.history_days,
+        "traffic_options": traffic_options(scenarios[0]),  # the choices the scenario file made, not the defaults
         "backtest_skipped": backtest_skipped,
         "fit_key": key,
         "fits_reused_from": None if reused_from is None else reused_from.name,

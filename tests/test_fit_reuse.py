@@ -82,7 +82,16 @@ def test_scenario_changes_keep_the_key_data_and_settings_change_it(example: Path
     assert key_of(example) != base
     shutil.copy(EXAMPLE / "loadtest.csv", example / "loadtest.csv")
     edit(example / "scenarios.toml", 'competitor_events = "effect"', 'competitor_events = "exclude"')
-    assert key_of(example) != base
+    exclude = key_of(example)
+    assert exclude != base
+    # a traffic-model option from the scenario file ([traffic] model) is a fit setting too
+    edit(example / "scenarios.toml", 'competitor_events = "exclude"',
+         'competitor_events = "exclude"\nmodel = { knot_spacing = 14 }')
+    assert key_of(example) not in (base, exclude)
+    from bayescap.pipeline import traffic_options
+
+    inputs = load_inputs(example_options(example))
+    assert traffic_options(inputs["scenarios"][0]) == {"competitor_events": "exclude", "knot_spacing": 14}
 
 
 def test_find_run_with_key_takes_the_newest_finished_run(tmp_path: Path):

@@ -273,6 +273,8 @@ events = [{ type = "promo", dates = ["2026-05-01"] }]
         ('traffic = { competitor_events = "exclude" }', "scenarios[1].traffic.competitor_events",
          "the base scenario's 'effect'"),
         ("seed = 5", "scenarios[1].seed", "no seed of its own"),
+        ("traffic = { model = { knot_spacing = 14 } }", "scenarios[1].traffic.model",
+         "the base scenario's traffic-model options"),
     ],
 )
 def test_an_override_cannot_change_what_the_scenarios_share(tmp_path, override, key, expected):
@@ -370,3 +372,27 @@ def test_check_defaults_to_example(monkeypatch, capsys):
     assert "traffic   " in out and "loadtest  " in out and "scenario  baseline" in out
     assert "sweep     baseline: sale at intensities 1, 1.5, 2, 3, 4, 6; runway floor 14.5 months" in out
     assert out.strip().splitlines()[-1].startswith("ok: ")
+
+
+def test_traffic_model_options_in_the_scenario_file(tmp_path):
+    """[traffic] model = {...}: the traffic model's options, checked by the model's own names, types and bounds."""
+    text = (VALID / "scenarios.toml").read_text()
+    assert 'competitor_events = "effect"\n' in text
+    good = text.replace('competitor_events = "effect"\n',
+                        'competitor_events = "effect"\nmodel = { knot_spacing = 14, ar1 = false, fourier_order = 6 }\n')
+    base = read_scenarios(_write(tmp_path, "good.toml", good))[0]
+    assert base.traffic_model == {"knot_spacing": 14, "ar1": False, "fourier_order": 6}
+    assert read_scenarios(_write(tmp_path, "plain.toml", text))[0].traffic_model == {}
+    for table, expected in [
+        ("{ knot_spacng = 14 }", "key traffic.model.knot_spacng: a traffic-model option, got 'knot_spacng' "
+                                 "(did you mean 'knot_spacing'?)"),
+        ("{ knot_spacing = 1.5 }", "key traffic.model.knot_spacing: option knot_spacing must be a whole number"),
+        ('{ ar1 = "no" }', "key traffic.model.ar1: option ar1 must be true or false"),
+        ("{ knot_spacing = 0 }", "key traffic.model.knot_spacing: option knot_spacing must be >= 1"),
+        ('{ competitor_events = "exclude" }', "competitor_events in [traffic] itself"),
+        ("3", "key traffic.model: a table of traffic-model options"),
+    ]:
+        bad = text.replace('competitor_events = "effect"\n', f'competitor_events = "effect"\nmodel = {table}\n')
+        with pytest.raises(InputError) as err:
+            read_scenarios(_write(tmp_path, "bad.toml", bad))
+        assert expected in str(err.value)

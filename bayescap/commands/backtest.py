@@ -145,11 +145,12 @@ def model_settings(prior_args: list[str], option_args: list[str], competitor_eve
     """The traffic model's ``(priors, options)`` overrides from the command line, each checked against the model's
     own names and bounds before any fitting; a bad one is an InputError naming the flag and the key."""
     from bayescap.inputs.csvfile import closest
-    from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, merge_options, merge_priors
+    from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, check_option, merge_priors
 
-    settings = {"--prior": ({}, DEFAULT_PRIORS, merge_priors), "--option": ({}, DEFAULT_OPTIONS, merge_options)}
+    settings = {"--prior": ({}, DEFAULT_PRIORS, lambda k, v: merge_priors({k: v})),
+                "--option": ({}, DEFAULT_OPTIONS, check_option)}
     for flag, texts in (("--prior", prior_args), ("--option", option_args)):
-        out, known, merge = settings[flag]
+        out, known, check = settings[flag]
         for text in texts:
             key, value = parse_setting(text, flag)
             if key == "competitor_events":
@@ -158,16 +159,10 @@ def model_settings(prior_args: list[str], option_args: list[str], competitor_eve
                 guess = closest(key, known)
                 hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(known))}"
                 raise InputError(None, f"{flag} {key}", f"a traffic-model {flag[2:]} name, got '{key}'{hint}")
-            raw = text.partition("=")[2].strip()
-            default = known[key]
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise InputError(None, f"{flag} {key}", f"true or false, got '{raw}'")
-            if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InputError(None, f"{flag} {key}", f"a whole number, got '{raw}'")
-            if type(default) is float and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise InputError(None, f"{flag} {key}", f"a number, got '{raw}'")
+            if flag == "--prior" and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise InputError(None, f"{flag} {key}", f"a number, got '{text.partition('=')[2].strip()}'")
             try:
-                merge({key: value})
+                check(key, value)
             except (ModelError, TypeError, ValueError) as exc:
                 raise InputError(None, f"{flag} {key}", str(exc)) from None
             out[key] = value

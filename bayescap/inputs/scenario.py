@@ -10,9 +10,9 @@ an override resolved on top of it:
 
 * plain keys replace the base value; tables (``traffic``, ``fleet``,
   ``finance``) are merged key by key;
-* what every scenario shares stays the base scenario's: ``seed``, ``priors`` and
-  ``traffic.competitor_events`` (the models are fitted once), and an override
-  that changes one is an error;
+* what every scenario shares stays the base scenario's: ``seed``, ``priors``,
+  ``traffic.competitor_events`` and ``traffic.model`` (the models are fitted
+  once), and an override that changes one is an error;
 * ``tiers`` are merged by ``name`` (a new name adds a tier, which then needs
   ``share`` and ``instance_type``);
 * ``events`` replace the base events *of the same type*; other types are kept
@@ -190,6 +190,7 @@ def _build(path: str, values: dict, prefix: str) -> Scenario:
         horizon_days=values["horizon_days"],
         requests_per_visit=traffic["requests_per_visit"],
         competitor_events=traffic.get("competitor_events", "effect"),
+        traffic_model=dict(traffic.get("model", {})),
         growth_pct_per_month=traffic.get("growth_pct_per_month"),
         events=tuple(events),
         tiers=tuple(tiers),
@@ -375,6 +376,9 @@ def _check_shared_settings(path: str, base: Scenario, sc: Scenario, over: dict, 
     if "seed" in over and sc.seed != base.seed:
         raise fail(path, prefix + "seed", f"no seed of its own (one seed drives every scenario's draws, so that their "
                    f"differences are per draw; set 'seed' at the top level), got {sc.seed}")
+    if sc.traffic_model != base.traffic_model:
+        raise fail(path, prefix + "traffic.model", f"the base scenario's traffic-model options ({why}; set them in the "
+                   "top-level [traffic] table)")
     if sc.competitor_events != base.competitor_events:
         raise fail(path, prefix + "traffic.competitor_events", f"the base scenario's '{base.competitor_events}' ({why}; "
                    f"set it at the top level), got '{sc.competitor_events}'")

@@ -239,6 +239,29 @@ class Field:
     required: bool = False
 
 
+def _traffic_model_options(path: str, value: Any, key: str) -> dict:
+    """``[traffic] model = { knot_spacing = 14, ... }``: options of the traffic model, checked against the model's
+    own names, types and bounds when the file is read (``competitor_events`` has its own key)."""
+    from bayescap.models.traffic_priors import DEFAULT_OPTIONS, check_option
+
+    if not isinstance(value, dict):
+        raise fail(path, key, f"a table of traffic-model options (e.g. {{ knot_spacing = 14 }}), got {show(value)}")
+    known = [k for k in DEFAULT_OPTIONS if k != "competitor_events"]
+    for k, v in value.items():
+        sub = f"{key}.{k}"
+        if k == "competitor_events":
+            raise fail(path, sub, "competitor_events in [traffic] itself, not in its model table")
+        if k not in known:
+            guess = closest(str(k), known)
+            hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(known))}"
+            raise fail(path, sub, f"a traffic-model option, got '{k}'{hint}")
+        try:
+            check_option(k, v)
+        except (ModelError, TypeError, ValueError) as exc:
+            raise fail(path, sub, str(exc)) from None
+    return dict(value)
+
+
 TRAFFIC = {
     "requests_per_visit": Field(
         _number(0, 1e6, lo_open=True, what="HTTP requests per visit, a number > 0"), required=True
@@ -248,6 +271,7 @@ TRAFFIC = {
         _number(-100, 100, lo_open=True, what="a growth in percent per month above -100 and at most 100 "
                 "(5.0 = 5 %/month; nan = the model's trend)", nan_means_none=True)
     ),
+    "model": Field(_traffic_model_options),
 }
 EVENT = {
     "type": Field(_event_type, required=True),

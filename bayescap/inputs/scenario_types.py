@@ -60,6 +60,7 @@ class Scenario:
     seed: int | None = None
     start: dt.date | None = None
     competitor_events: str = "effect"  # "effect" | "exclude"
+    traffic_model: dict = field(default_factory=dict, hash=False, compare=False)  # [traffic] model: model options
     growth_pct_per_month: float | None = None
     priors: dict = field(default_factory=dict, hash=False, compare=False)
     description: str = ""

@@ -134,6 +134,22 @@ def merge_options(options: dict | None) -> dict[str, object]:
     return merged
 
 
+def check_option(key: str, value: object) -> object:
+    """One option as a user wrote it (scenario file, command line): a known key, a value of the default's type
+    (true/false, a whole number, a number, a word) and within its bounds; a ModelError says which and why."""
+    if key not in DEFAULT_OPTIONS:
+        raise ModelError(f"unknown traffic option {key!r}; valid keys: {', '.join(sorted(DEFAULT_OPTIONS))}")
+    default = DEFAULT_OPTIONS[key]
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ModelError(f"option {key} must be true or false, got {value!r}")
+    if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ModelError(f"option {key} must be a whole number, got {value!r}")
+    if type(default) is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ModelError(f"option {key} must be a number, got {value!r}")
+    merge_options({key: value})
+    return value
+
+
 def _fourier_order(value: object) -> int | str:
     """``"auto"`` or a whole number >= 1 (as an int); anything else is a ModelError."""
     if value == "auto":

@@ -160,7 +160,7 @@ def _assumptions(doc: Doc, page: Page, files: RunFiles) -> Page:
 
 
 def _priors(doc: Doc, page: Page, files: RunFiles) -> Page:
-    page = layout.heading(doc, page, "Priors used (saved with the posteriors)", min_after_in=0.6)
+    page = layout.heading(doc, page, "Priors and traffic-model options used (saved with the run)", min_after_in=0.6)
     rows = []
     for model in ("capacity", "traffic"):
         priors = files.model_attrs(model).get("priors")
@@ -169,6 +169,9 @@ def _priors(doc: Doc, page: Page, files: RunFiles) -> Page:
             continue
         for key, value in _flatten(priors or {}):
             rows.append([model, key, _fmt_config(value)])
+    options = (files.summary.get("run") or {}).get("traffic_options") or {}
+    for key, value in options.items():  # the traffic model's options the scenario file chose
+        rows.append(["traffic", f"option {key}", _fmt_config(value)])
     if not rows:
         return layout.missing_note(doc, page, "posteriors.nc records no priors (attrs 'priors').")
     half = (len(rows) + 1) // 2  # two rows of priors per table line: short lists, half the height
