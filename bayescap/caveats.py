@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayescap.dims import EVENT_TYPE
+from bayescap.dims import EVENT_TYPE, REGIME, REGIMES
 from bayescap.inputs.event_weekdays import weekday_bound_events
 
 
@@ -94,7 +94,7 @@ def peak_factor_caveats(traffic, scenarios) -> list[dict]:
     n_normal = int(post.attrs.get("peak_days_normal", 0))
     n_event = int(post.attrs.get("peak_days_event", 0))
     has_events = any(e.intensity > 0 for sc in scenarios for e in sc.events)
-    factor = {r: _quantiles(post["peak_factor"].sel(regime=r).values.ravel()) for r in ("normal", "event")}
+    factor = {r: _quantiles(post["peak_factor"].sel({REGIME: r}).values.ravel()) for r in REGIMES}
     normal, event = factor["normal"], factor["event"]
     if n_normal == 0 and n_event == 0:
         outside = int(post.attrs.get("peak_days_outside", 0))
