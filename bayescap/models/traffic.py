@@ -143,7 +143,6 @@ def fit_traffic(
     if intraday is not None:
         table = daily_bucket_factors(intraday, event_dates, span=(design.dates[0], design.dates[-1]))
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
-    posterior.attrs["peak_days_outside"] = 0 if table is None else int(table.attrs["days_outside"])
     posterior["new_event_lift"] = new_event_lift(posterior, int(seed))
     step = _one_step(_post_arrays(posterior), design, opt)
     idata = xr.DataTree.from_dict(
@@ -305,6 +304,7 @@ def _posterior_dataset(
     ds.attrs["peak_bucket_seconds"] = float(peak["bucket_seconds"])
     ds.attrs["peak_days_normal"] = int(peak["n_days"][0])
     ds.attrs["peak_days_event"] = int(peak["n_days"][1])
+    ds.attrs["peak_days_outside"] = 0 if table is None else int(table.attrs.get("days_outside", 0))
     return ds
 
 
