@@ -396,3 +396,48 @@ def test_traffic_model_options_in_the_scenario_file(tmp_path):
         with pytest.raises(InputError) as err:
             read_scenarios(_write(tmp_path, "bad.toml", bad))
         assert expected in str(err.value)
+
+
+@pytest.mark.skipif(not (EXAMPLE / "scenarios.toml").exists(), reason="the example is not written yet")
+def test_check_notes_a_scheduled_event_type_with_no_day_in_the_fitted_window(tmp_path, monkeypatch, capsys):
+    """A launch flagged only in the history's first weeks is outside the 730 days the forecast fits: `bayescap
+    check` says its lift will be the prior's and how many days would include it; --history-days 0 silences it."""
+    import bayescap.cli as cli
+
+    traffic = pd.read_csv(EXAMPLE / "traffic.csv")
+    traffic["event_launch"] = 0
+    traffic.loc[[3, 10], "event_launch"] = 1  # 2024-09-04 and 2024-09-11; the history ends 2026-10-31
+    traffic.to_csv(tmp_path / "traffic.csv", index=False)
+    text = (EXAMPLE / "scenarios.toml").read_text()
+    text = text.replace('[[events]]\ntype = "sale"', '[[events]]\ntype = "launch"\ndates = ["2026-12-03"]\n\n'
+                        '[[events]]\ntype = "sale"', 1)
+    (tmp_path / "scenarios.toml").write_text(text)
+    args = ["check", "--scenario", str(tmp_path / "scenarios.toml"), "--traffic", str(tmp_path / "traffic.csv"),
+            "--intraday", str(EXAMPLE / "traffic_hourly.csv"), "--loadtest", str(EXAMPLE / "loadtest.csv"),
+            "--prices", str(PRICES)]
+    monkeypatch.setattr(cli, "COMMANDS", ("check",))
+    assert cli.main(args) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note") and "'launch'" in line]
+    assert notes == [
+        "note      traffic.csv: event type 'launch' is scheduled by baseline, aggressive-sales, lighter-app, autoscale but none of "
+        "its 2 days (the last 2024-09-11) is in the 730 days the traffic model is fitted on: its lift will come from "
+        "the prior; `bayescap forecast --history-days 781` or more would include them"]
+    assert cli.main([*args, "--history-days", "781"]) == 0
+    assert "'launch' is scheduled" not in capsys.readouterr().out
+    assert cli.main([*args, "--history-days", "780"]) == 0
+    assert "'launch' is scheduled" in capsys.readouterr().out
+    traffic["event_launch"] = 0  # never flagged: the lift is the prior's whatever the window
+    traffic.to_csv(tmp_path / "traffic.csv", index=False)
+    assert cli.main([*args, "--history-days", "0"]) == 0
+    assert "event type 'launch' is scheduled by baseline, aggressive-sales, lighter-app, autoscale but has no day in the history" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "forecast"])
+@pytest.mark.parametrize("bad", ["-3", "two"])
+def test_history_days_must_be_a_whole_number_of_days(command, bad, capsys):
+    import bayescap.cli as cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--history-days", bad])
+    assert exc.value.code == 2
+    assert f"argument --history-days: a whole number of days >= 0 (0 = all), got '{bad}'" in capsys.readouterr().err

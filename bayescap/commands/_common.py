@@ -43,6 +43,26 @@ def resolve_intraday(args: argparse.Namespace) -> Path | None:
     return None
 
 
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a whole number of days >= 0 (0 = all), got {text!r}")
+    return value
+
+
+def add_history_days_option(parser: argparse.ArgumentParser) -> None:
+    """``--history-days``: how many of the most recent days the traffic model is fitted on (forecast and check)."""
+    parser.add_argument(
+        "--history-days",
+        type=_days,
+        default=730,
+        help="fit the traffic model on the most recent N days (default 730; 0 = all)",
+    )
+
+
 def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000, chains: int = 2) -> None:
     g = parser.add_argument_group("sampling")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario file's seed, else 20261126)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bayescap.commands._common import add_input_options, resolve_intraday
+from bayescap.commands._common import add_history_days_option, add_input_options, resolve_intraday
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_input_options(p)
+    add_history_days_option(p)
     p.set_defaults(func=run)
 
 
@@ -87,7 +88,7 @@ def summary_lines(inputs) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Read every input (raising InputError on the first problem) and print the summary."""
-    from bayescap.inputs.bundle import read_inputs
+    from bayescap.inputs.bundle import read_inputs, unfitted_event_notes
 
     inputs = read_inputs(
         scenario=Path(args.scenario),
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         prices=Path(args.prices),
         intraday=resolve_intraday(args),
     )
-    for line in summary_lines(inputs):
+    notes = unfitted_event_notes(inputs.traffic, inputs.scenarios, args.history_days or None)
+    for line in summary_lines(inputs._replace(notes=[*inputs.notes, *notes])):
         print(line)
     print(f"ok: {len(inputs.scenarios)} scenario(s) ready for `bayescap forecast`")
     return 0

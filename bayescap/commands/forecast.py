@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from bayescap.commands._common import REPO_ROOT, add_input_options, add_sampling_options, resolve_intraday
+from bayescap.commands._common import (
+    REPO_ROOT,
+    add_history_days_option,
+    add_input_options,
+    add_sampling_options,
+    resolve_intraday,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,12 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_input_options(p)
     add_sampling_options(p)
     p.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="folder for run directories (default reports/)")
-    p.add_argument(
-        "--history-days",
-        type=int,
-        default=730,
-        help="fit the traffic model on the most recent N days (default 730; 0 = all)",
-    )
+    add_history_days_option(p)
     p.add_argument(
         "--refit",
         action="store_true",

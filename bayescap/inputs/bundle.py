@@ -94,3 +94,30 @@ def _intraday_outside_history(intraday: pd.DataFrame, traffic: pd.DataFrame) -> 
     return [f"{name}: {len(outside)} of its {len(days)} days ({outside.min():%Y-%m-%d}..{outside.max():%Y-%m-%d}) fall "
             f"outside the traffic history ({first:%Y-%m-%d}..{last:%Y-%m-%d}); whether they were event days is unknown, "
             f"so they are left out of the peak factor"]
+
+
+def unfitted_event_notes(traffic: pd.DataFrame, scenarios: list[Scenario], history_days: int | None) -> list[str]:
+    """A note per event type that a scenario schedules (intensity above 0) but that has no day in the part of the
+    history the traffic model is fitted on (the most recent ``history_days``; None or 0: all of it). Such a type's
+    lift is the prior's (``bayescap.caveats.unseen_event_caveats`` puts the same warning on the report's page 1)."""
+    dates = pd.to_datetime(traffic["date"])
+    last = dates.max()
+    window = dates >= last - pd.Timedelta(days=history_days - 1) if history_days else pd.Series(True, index=dates.index)
+    name = Path(str(traffic.attrs.get("path", "traffic"))).name
+    notes = []
+    for typ in traffic.attrs.get("event_types", []):
+        users = [sc.name for sc in scenarios if any(e.type == typ and e.intensity > 0 for e in sc.events)]
+        days = traffic["event_" + typ].astype(bool)
+        if not users or (days & window).any():
+            continue
+        who = f"scheduled by {', '.join(users)}"
+        if not days.any():
+            notes.append(f"{name}: event type '{typ}' is {who} but has no day in the history: its lift will come "
+                         f"from the prior (a wide range; the report's first page says so)")
+            continue
+        latest = dates[days].max()
+        need = (last - latest).days + 1
+        notes.append(f"{name}: event type '{typ}' is {who} but none of its {int(days.sum())} days (the last "
+                     f"{latest:%Y-%m-%d}) is in the {history_days} days the traffic model is fitted on: its lift will "
+                     f"come from the prior; `bayescap forecast --history-days {need}` or more would include them")
+    return notes
