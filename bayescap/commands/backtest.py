@@ -144,7 +144,7 @@ def parse_setting(text: str, flag: str) -> tuple[str, object]:
 def model_settings(prior_args: list[str], option_args: list[str], competitor_events: str) -> tuple[dict, dict]:
     """The traffic model's ``(priors, options)`` overrides from the command line, each checked against the model's
     own names and bounds before any fitting; a bad one is an InputError naming the flag and the key."""
-    from bayescap.inputs.csvfile import closest
+    from bayescap.inputs.csvfile import did_you_mean
     from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, check_option, merge_priors
 
     settings = {"--prior": ({}, DEFAULT_PRIORS, lambda k, v: merge_priors({k: v})),
@@ -156,8 +156,7 @@ def model_settings(prior_args: list[str], option_args: list[str], competitor_eve
             if key == "competitor_events":
                 raise InputError(None, flag, "--competitor-events effect|exclude for competitor_events")
             if key not in known:
-                guess = closest(key, known)
-                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(known))}"
+                hint = did_you_mean(key, known, otherwise=f"; known: {', '.join(sorted(known))}")
                 raise InputError(None, f"{flag} {key}", f"a traffic-model {flag[2:]} name, got '{key}'{hint}")
             if flag == "--prior" and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise InputError(None, f"{flag} {key}", f"a number, got '{text.partition('=')[2].strip()}'")

@@ -87,6 +87,12 @@ def closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
     return matches[0] if matches else None
 
 
+def did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6, *, otherwise: str = "") -> str:
+    """An error message's hint: `` (did you mean 'x'?)`` for the closest candidate, else ``otherwise``."""
+    guess = closest(name, candidates, cutoff)
+    return f" (did you mean '{guess}'?)" if guess else otherwise
+
+
 def read_text(path: str | Path, kind: str) -> str:
     """Read a whole file as UTF-8 text, without a byte-order mark.
 

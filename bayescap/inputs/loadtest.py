@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.errors import InputError
-from bayescap.inputs.csvfile import closest, numeric_column, read_table, require_columns, text_column, where
+from bayescap.inputs.csvfile import did_you_mean, numeric_column, read_table, require_columns, text_column, where
 from bayescap.inputs.names import IDENTIFIER_RE
 
 KIND = "load-test CSV"
@@ -78,8 +78,7 @@ def read_loadtest(path: str | Path) -> pd.DataFrame:
             if value == "":
                 levels[line] = "node"
             elif value not in LEVELS:
-                guess = closest(value, LEVELS)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
+                hint = did_you_mean(value, LEVELS)
                 raise InputError(path_s, where(line, "level"), f"'node' or 'cluster', got {value!r}{hint}")
         out["level"] = levels.astype(str)
     else:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from bayescap.errors import InputError
 from bayescap.inputs.calendar import as_date, forecast_start, future_calendar
-from bayescap.inputs.csvfile import closest, read_text
+from bayescap.inputs.csvfile import closest, did_you_mean, read_text
 from bayescap.inputs.scenario_schema import (
     KIND,
     LISTS,
@@ -395,8 +395,7 @@ def _sweep(path: str, doc: dict, scenarios: list[Scenario]) -> IntensitySweep | 
     by_name = {sc.name: sc for sc in scenarios}
     name = values.get("scenario", scenarios[0].name)
     if name not in by_name:
-        guess = closest(name, list(by_name), cutoff=0.5)
-        hint = f" (did you mean '{guess}'?)" if guess else ""
+        hint = did_you_mean(name, list(by_name), 0.5)
         raise fail(path, "sweep.scenario", f"the name of a scenario in this file ({', '.join(by_name)}), got '{name}'{hint}")
     own_types = list(dict.fromkeys(e.type for e in by_name[name].events))
     if not own_types:

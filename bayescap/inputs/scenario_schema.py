@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bayescap.errors import InputError, ModelError
-from bayescap.inputs.csvfile import closest
+from bayescap.inputs.csvfile import did_you_mean
 from bayescap.inputs.names import EVENT_TYPE_RE, IDENTIFIER_RE, SCENARIO_NAME_RE
 from bayescap.inputs.scenario_types import WEEKDAYS
 
@@ -118,8 +118,7 @@ def _number(
 def _choice(options: Sequence[str]) -> Parser:
     def parse(path: str, value: Any, key: str) -> str:
         if not isinstance(value, str) or value not in options:
-            guess = closest(value, options) if isinstance(value, str) else None
-            hint = f" (did you mean '{guess}'?)" if guess else ""
+            hint = did_you_mean(value, options) if isinstance(value, str) else ""
             shown = " or ".join(f"'{o}'" for o in options)
             raise fail(path, key, f"{shown}, got {show(value)}{hint}")
         return value
@@ -185,8 +184,7 @@ def _weekday(path: str, value: Any, key: str) -> int:
             return WEEKDAYS.index(low)
         if low in _WEEKDAY_ABBR:
             return _WEEKDAY_ABBR[low]
-        guess = closest(low, WEEKDAYS)
-        hint = f" (did you mean '{guess}'?)" if guess else ""
+        hint = did_you_mean(low, WEEKDAYS)
         raise fail(path, key, f"a weekday name (monday .. sunday), got {show(value)}{hint}")
     raise fail(path, key, f"a weekday name such as \"thursday\", got {show(value)}")
 
@@ -218,8 +216,7 @@ def _model_priors(model: str) -> Parser:
             from bayescap.models.traffic_priors import DEFAULT_PRIORS, merge_priors
         for k, v in out.items():
             if k not in DEFAULT_PRIORS:
-                guess = closest(k, DEFAULT_PRIORS)
-                hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(DEFAULT_PRIORS))}"
+                hint = did_you_mean(k, DEFAULT_PRIORS, otherwise=f"; known: {', '.join(sorted(DEFAULT_PRIORS))}")
                 raise fail(path, f"{key}.{k}", f"a known {model} prior, got '{k}'{hint}")
             try:
                 merge_priors({k: v})
@@ -252,8 +249,7 @@ def _traffic_model_options(path: str, value: Any, key: str) -> dict:
         if k == "competitor_events":
             raise fail(path, sub, "competitor_events in [traffic] itself, not in its model table")
         if k not in known:
-            guess = closest(str(k), known)
-            hint = f" (did you mean '{guess}'?)" if guess else f"; known: {', '.join(sorted(known))}"
+            hint = did_you_mean(str(k), known, otherwise=f"; known: {', '.join(sorted(known))}")
             raise fail(path, sub, f"a traffic-model option, got '{k}'{hint}")
         try:
             check_option(k, v)
@@ -379,8 +375,7 @@ def check_keys(path: str, table: dict, allowed: Iterable[str], prefix: str) -> N
     allowed = list(allowed)
     for key in table:
         if key not in allowed:
-            guess = closest(str(key), allowed, cutoff=0.5)
-            hint = f" (did you mean '{guess}'?)" if guess else f" (known keys: {', '.join(allowed)})"
+            hint = did_you_mean(str(key), allowed, 0.5, otherwise=f" (known keys: {', '.join(allowed)})")
             shown = f"'{key}'" if str(key).isprintable() else key_text(key)  # key_text quotes it already
             raise fail(path, f"{prefix}{key}", f"a known key, got {shown}{hint}")
 
