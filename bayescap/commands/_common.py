@@ -59,7 +59,7 @@ def add_history_days_option(parser: argparse.ArgumentParser) -> None:
         "--history-days",
         type=_days,
         default=730,
-        help="fit the traffic model on the most recent N days (default 730; 0 = all)",
+        help="the traffic model is fitted on the most recent N days of the history (default 730; 0 = all)",
     )
 
 
