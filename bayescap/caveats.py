@@ -2,12 +2,14 @@
 
 Each caveat is a dict with ``kind``, ``text`` (printed on the report's first page and on the console) and the
 numbers behind the text; one that concerns an event type has ``event_type`` (the intensity sweep's page repeats it
-when it sweeps that type). Three kinds:
+when it sweeps that type). Four kinds:
 
 - ``event_weekday_confounded``: an event type on (almost) every day of one weekday (``bayescap.inputs.event_weekdays``);
 - ``event_type_unseen``: a scenario schedules an event type with no occurrence in the fitted history, so its lift is
   the prior's;
-- ``peak_factor_prior``: no intraday counts (or none on event days), so the peak factor is the prior's.
+- ``peak_factor_prior``: no intraday counts (or none on event days), so the peak factor is the prior's;
+- ``traffic_ppc_mismatch``: histories simulated by the fitted traffic model do not look like the real one on its
+  typical or its busy days (``bayescap.checks.traffic_ppc``), so the forecast's traffic is off in that direction.
 
 numpy and the posterior DataTree only: no model code.
 """
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayescap.dims import EVENT_TYPE, REGIME, REGIMES
+from bayescap.checks import traffic_ppc
+from bayescap.dims import CHAIN, DATE, DRAW, EVENT_TYPE, REGIME, REGIMES
 from bayescap.inputs.event_weekdays import weekday_bound_events
 
 
@@ -118,7 +121,56 @@ def peak_factor_caveats(traffic, scenarios) -> list[dict]:
     return []
 
 
+def count_text(x: float) -> str:
+    """A count to 3 significant figures, thousands separated, millions as ``12.4M``."""
+    if x >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    return f"{float(f'{x:.3g}'):,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+_PPC_DAYS = {"typical": "typical day (median of daily visits)", "busy": "busy days (95th percentile of daily visits)"}
+
+
+def ppc_caveats(traffic) -> list[dict]:
+    """A caveat when histories replicated by the fitted traffic model miss the real one's typical or busy days.
+
+    The replicated histories are the fit's ``posterior_predictive`` (each day given the days before it); the check
+    is :func:`bayescap.checks.traffic_ppc`, the same one the report's traffic page draws.
+    """
+    if "observed_data" not in traffic.children or "posterior_predictive" not in traffic.children:
+        return []
+    obs, rep = traffic["observed_data"].to_dataset(), traffic["posterior_predictive"].to_dataset()
+    name = next((v for v in obs.data_vars if v in rep.data_vars and DATE in obs[v].dims), None)
+    if name is None:
+        return []
+    replicated = rep[name].transpose(CHAIN, DRAW, DATE).values.reshape(-1, rep.sizes[DATE])
+    check = traffic_ppc(obs[name].values, replicated)
+    if check["ok"]:
+        return []
+    parts, lower, higher = [], [], []
+    for key, stat in check["statistics"].items():
+        if stat["lo"] <= stat["observed"] <= stat["hi"]:
+            continue
+        (lower if stat["observed"] > stat["hi"] else higher).append(key)
+        parts.append(f"{_PPC_DAYS[key]}: {count_text(stat['observed'])} visits in the history, "
+                     f"{count_text(stat['lo'])} to {count_text(stat['hi'])} in the model's (95% interval)")
+    direction = []
+    if lower:
+        direction.append(f"{' and '.join(lower)} days come out less busy than they were, so peaks, server counts "
+                         f"and costs may be too low")
+    if higher:
+        direction.append(f"{' and '.join(higher)} days come out busier than they were, so peaks, server counts and "
+                         f"costs may be too high")
+    found, said = "; ".join(parts), "; ".join(direction)
+    text = (f"Histories simulated by the traffic model do not look like the real one. {found[0].upper()}{found[1:]}. "
+            f"{said[0].upper()}{said[1:]}.")
+    if "busy" in lower:
+        text += " Spikes that no event column flags (news) do this: flag the ones that will recur as events."
+    return [{"kind": "traffic_ppc_mismatch", "statistics": check["statistics"], "level": check["level"],
+             "text": text}]
+
+
 def report_caveats(history, traffic, scenarios) -> list[dict]:
     """Every caveat of a run, in the order the report prints them."""
     return [*event_weekday_caveats(history, traffic), *unseen_event_caveats(traffic, scenarios),
-            *peak_factor_caveats(traffic, scenarios)]
+            *peak_factor_caveats(traffic, scenarios), *ppc_caveats(traffic)]

@@ -329,3 +329,35 @@ def bound_conflicts(
                     f"{side} bound {bound:g} (the data push against what the model allows)"
                 )
     return problems
+
+
+#: The traffic posterior predictive check's statistics: the quantile of daily visits each one reads.
+PPC_STATISTICS = {"typical": 0.5, "busy": 0.95}
+
+
+def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 0.95) -> dict:
+    """Do histories simulated by the traffic model look like the real one on its typical and its busy days?
+
+    ``observed``: the history's daily visits (NaN on missing days); ``replicated``: (draws, days) replicated
+    histories of the same days (the fit's ``posterior_predictive``). For each statistic of
+    :data:`PPC_STATISTICS` (the median and the 95th percentile of daily visits over the days observed), the
+    replicated histories' values give a central ``level`` interval; the check passes when the observed value lies
+    inside every interval. Returns ``{"ok": bool, "level": level, "statistics": {name: {"quantile", "observed",
+    "lo", "hi", "p_replicated_above"}}}``; ``p_replicated_above`` is the share of replicated histories whose value
+    is at least the observed one (a posterior predictive p-value).
+    """
+    obs = np.asarray(observed, dtype=float)
+    rep = np.asarray(replicated, dtype=float)
+    if rep.ndim != 2 or rep.shape[1] != obs.size:
+        raise ValueError(f"replicated must be (draws, {obs.size} days), got shape {rep.shape}")
+    seen = np.isfinite(obs)
+    rep = rep[:, seen]
+    stats = {}
+    for name, q in PPC_STATISTICS.items():
+        value = float(np.quantile(obs[seen], q))
+        per_draw = np.nanquantile(rep, q, axis=1)
+        lo, hi = (float(v) for v in np.quantile(per_draw, [(1 - level) / 2, (1 + level) / 2]))
+        stats[name] = {"quantile": q, "observed": value, "lo": lo, "hi": hi,
+                       "p_replicated_above": float(np.mean(per_draw >= value))}
+    ok = all(s["lo"] <= s["observed"] <= s["hi"] for s in stats.values())
+    return {"ok": bool(ok), "level": level, "statistics": stats}

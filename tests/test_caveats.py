@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from bayescap.caveats import peak_factor_caveats, report_caveats, unseen_event_caveats
-from bayescap.dims import CHAIN, DRAW, EVENT, EVENT_TYPE, REGIME
+from bayescap.dims import CHAIN, DATE, DRAW, EVENT, EVENT_TYPE, REGIME
 
 
 def scenario(name: str, *events: tuple[str, float]):
@@ -77,3 +77,34 @@ def test_report_caveats_lists_each_kind_once():
     kinds = [c["kind"] for c in report_caveats(history, traffic(peak_days=(0, 0)),
                                                [scenario("b", ("sale", 1.0), ("launch", 2.0))])]
     assert kinds == ["event_type_unseen", "peak_factor_prior"]
+
+
+def _fitted(observed: np.ndarray, replicated: np.ndarray) -> xr.DataTree:
+    dates = np.datetime64("2024-01-01") + np.arange(observed.size)
+    return xr.DataTree.from_dict({
+        "observed_data": xr.Dataset({"count": ((DATE,), observed)}, coords={DATE: dates}),
+        "posterior_predictive": xr.Dataset({"count": ((CHAIN, DRAW, DATE), replicated.reshape(2, -1, observed.size))},
+                                           coords={DATE: dates}),
+    })
+
+
+def test_a_model_that_misses_the_busy_days_gets_a_caveat_saying_the_peaks_may_be_too_low():
+    from bayescap.caveats import ppc_caveats
+
+    rng = np.random.default_rng(5)
+    observed = np.exp(rng.normal(12.0, 0.25, 730))
+    replicated = np.exp(rng.normal(12.0, 0.25, (400, 730)))
+    assert ppc_caveats(_fitted(observed, replicated)) == []
+    (c,) = ppc_caveats(_fitted(observed / 3.0, replicated))  # every day a third: typical (and busy) days come out busier
+    assert "Typical and busy days come out busier than they were, so peaks, server counts and costs may be too high" in c["text"]
+    assert "flag the ones" not in c["text"]
+    above = np.flatnonzero(observed > np.median(observed))  # spikes on busy days leave the median day as it was
+    observed[rng.choice(above, 60, replace=False)] *= 5.0  # news spikes that no event column flags
+    (c,) = ppc_caveats(_fitted(observed, replicated))
+    busy = c["statistics"]["busy"]
+    assert c["kind"] == "traffic_ppc_mismatch" and busy["observed"] > busy["hi"]
+    assert "typical" not in c["text"]  # the median day is still matched: only the busy days are named
+    assert "Busy days (95th percentile of daily visits): " in c["text"] and " visits in the history, " in c["text"]
+    assert "Busy days come out less busy than they were, so peaks, server counts and costs may be too low" in c["text"]
+    assert "flag the ones that will recur as events" in c["text"]
+    assert ppc_caveats(xr.DataTree.from_dict({"posterior": xr.Dataset()})) == []  # no replicated history saved

@@ -152,3 +152,26 @@ def test_a_stuck_chain_is_not_mistaken_for_a_point_mass(seed):
     d = diagnostics_from_idata(_tree(xr.Dataset({"a": ((CHAIN, DRAW), a)}), np.zeros((2, 600), dtype=bool)))
     assert d["skipped"] == []
     assert not model_checks({"m": d}, None)["ok"]
+
+
+def test_traffic_ppc_passes_replicas_of_the_same_process_and_fails_missing_busy_days():
+    from bayescap.checks import traffic_ppc
+
+    rng = np.random.default_rng(3)
+    days = 730
+    observed = np.exp(rng.normal(8.0, 0.3, days))
+    same = np.exp(rng.normal(8.0, 0.3, (400, days)))
+    check = traffic_ppc(observed, same)
+    assert check["ok"] and 0.05 < check["statistics"]["busy"]["p_replicated_above"] < 0.95
+    spiky = observed.copy()
+    above = np.flatnonzero(observed > np.median(observed))
+    spiky[rng.choice(above, 60, replace=False)] *= 4.0  # 8% of days are news spikes the replicas never have
+    check = traffic_ppc(spiky, same)
+    busy = check["statistics"]["busy"]
+    assert not check["ok"] and busy["observed"] > busy["hi"] and busy["p_replicated_above"] == 0.0
+    assert check["statistics"]["typical"]["lo"] <= check["statistics"]["typical"]["observed"] <= check["statistics"]["typical"]["hi"]
+    gaps = observed.copy()
+    gaps[::7] = np.nan  # missing days are left out of both sides, not counted as zero or as replicas
+    assert traffic_ppc(gaps, same)["ok"]
+    with pytest.raises(ValueError, match=r"replicated must be \(draws, 730 days\)"):
+        traffic_ppc(observed, same[:, :100])

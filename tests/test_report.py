@@ -425,3 +425,26 @@ def test_a_table_header_never_stands_alone_at_the_foot_of_a_page():
     assert len(doc.pages) == 2 and after is doc.pages[1]
     first_texts = {t.get_text() for t in doc.pages[0].fig.texts}
     assert "Quantity" not in first_texts and "Quantity" in {t.get_text() for t in doc.pages[1].fig.texts}
+
+
+@pytest.mark.parametrize(("low", "high", "most"), [(3e5, 5e8, 7), (2e3, 2e4, 7), (600, 2500, 7)])
+def test_ppc_histogram_keeps_its_log_axis_labels_apart(low, high, most):
+    """A history with news spikes spans three decades: its 1-2-5 tick labels overlapped (11 labels on a panel half
+    a page wide); the axis now falls back to 1-3 per decade or decades. A narrow range still gets at least 3."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import numpy as np
+
+    from bayescap.report import figures
+
+    rng = np.random.default_rng(0)
+    observed = np.exp(rng.uniform(np.log(low), np.log(high), 400))
+    replicated = np.exp(rng.uniform(np.log(low), np.log(high), (50, 400)))
+    fig, ax = plt.subplots(figsize=(3.5, 2.5))
+    figures.ppc_histograms(ax, observed, replicated, xlabel="visitors per day (log scale)")
+    ticks = ax.get_xticks()
+    plt.close(fig)
+    assert 3 <= len(ticks) <= most

@@ -157,6 +157,11 @@ def ppc_histograms(
         if len(ticks) < 3:
             nice = [m * 10.0**k for k in range(0, 12) for m in (1, 1.5, 2, 3, 5, 7)]
             ticks = [np.log10(v) for v in nice if bins[0] <= np.log10(v) <= bins[-1]]
+        elif len(ticks) > 7:  # a wide range (news spikes): 1-2-5 labels would overlap; decades, or 1-3 per decade
+            decades = [np.log10(m * 10.0**k) for k in range(0, 12) for m in (1, 3)]
+            ticks = [t for t in decades if bins[0] <= t <= bins[-1]]
+            if len(ticks) > 7:
+                ticks = [t for t in ticks if abs(t - round(t)) < 1e-9]
         ax.set_xticks(ticks)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _short(10**v)))
     ax.set_xlabel(xlabel)

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescap import usl
+from bayescap.checks import traffic_ppc
 from bayescap.dims import CHAIN, CONFIG, DATE, DRAW, EVENT_TYPE, OBS, SCENARIO
 from bayescap.report import figures, layout, style
 from bayescap.report.formatting import fmt_pct, fmt_sig, fmt_value, median_range, median_with_range
@@ -167,7 +168,8 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
         )
     else:
         page = layout.missing_note(doc, page, "summary.json has no event lifts (traffic.event_lift).")
-    page = layout.paragraph(doc, page, _ppc_sentence(ppc_ok), weight="bold", after_in=0.1)
+    on_page_one = any(c.get("kind") == "traffic_ppc_mismatch" for c in s.get("caveats") or [])
+    page = layout.paragraph(doc, page, _ppc_sentence(ppc_ok, on_page_one), weight="bold", after_in=0.1)
     pf = (s.get("traffic") or {}).get("peak_factor") or {}
     if pf:
         parts = [
@@ -222,16 +224,10 @@ def _traffic_ppc(ax, files: RunFiles) -> bool | None:
         return None
     rep = sample_matrix(pp[obs.name], (DATE,))
     figures.ppc_histograms(ax, obs.values, rep, xlabel="visitors per day (log scale)")
-    observed = np.asarray(obs.values, dtype=float)
-    ok = True
-    for q in (0.5, 0.95):
-        stat = np.nanquantile(rep, q, axis=1)
-        lo, hi = np.quantile(stat, [0.025, 0.975])
-        ok &= bool(lo <= np.nanquantile(observed, q) <= hi)
-    return ok
+    return traffic_ppc(np.asarray(obs.values, dtype=float), rep)["ok"]
 
 
-def _ppc_sentence(ok: bool | None) -> str:
+def _ppc_sentence(ok: bool | None, on_page_one: bool = False) -> str:
     if ok is None:
         return "Posterior predictive check: not available (the run saved no replicated traffic)."
     if ok:
@@ -239,9 +235,12 @@ def _ppc_sentence(ok: bool | None) -> str:
             "Check: histories simulated by the model (light lines) match the real one (dark line) in its "
             "typical and its busy days."
         )
+    if on_page_one:
+        return ("Warning: histories simulated by the model do not match the real one in its typical or its busy "
+                "days; the first page says by how much and what it means for the forecast.")
     return (
         "Warning: histories simulated by the model do not match the real one in its typical or its busy days; "
-        "treat the forecast with caution (see the appendix)."
+        "treat the forecast with caution."
     )
 
 
