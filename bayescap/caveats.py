@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayescap.checks import traffic_ppc
-from bayescap.dims import CHAIN, DATE, DRAW, EVENT_TYPE, REGIME, REGIMES
+from bayescap.checks import traffic_ppc_of
+from bayescap.dims import EVENT_TYPE, REGIME, REGIMES
 from bayescap.inputs.event_weekdays import weekday_bound_events
 
 
@@ -137,15 +137,8 @@ def ppc_caveats(traffic) -> list[dict]:
     The replicated histories are the fit's ``posterior_predictive`` (each day given the days before it); the check
     is :func:`bayescap.checks.traffic_ppc`, the same one the report's traffic page draws.
     """
-    if "observed_data" not in traffic.children or "posterior_predictive" not in traffic.children:
-        return []
-    obs, rep = traffic["observed_data"].to_dataset(), traffic["posterior_predictive"].to_dataset()
-    name = next((v for v in obs.data_vars if v in rep.data_vars and DATE in obs[v].dims), None)
-    if name is None:
-        return []
-    replicated = rep[name].transpose(CHAIN, DRAW, DATE).values.reshape(-1, rep.sizes[DATE])
-    check = traffic_ppc(obs[name].values, replicated)
-    if check["ok"]:
+    check = traffic_ppc_of(traffic)
+    if check is None or check["ok"]:
         return []
     parts, lower, higher = [], [], []
     for key, stat in check["statistics"].items():

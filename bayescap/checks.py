@@ -361,3 +361,18 @@ def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 
                        "p_replicated_above": float(np.mean(per_draw >= value))}
     ok = all(s["lo"] <= s["observed"] <= s["hi"] for s in stats.values())
     return {"ok": bool(ok), "level": level, "statistics": stats}
+
+
+def traffic_ppc_of(node) -> dict | None:
+    """:func:`traffic_ppc` of a fitted traffic model's DataTree (its ``observed_data`` and ``posterior_predictive``
+    of daily visits, dims chain, draw, date); None where the tree saved no replicated history. Adds ``variable``."""
+    from bayescap.dims import CHAIN, DATE, DRAW
+
+    if "observed_data" not in node.children or "posterior_predictive" not in node.children:
+        return None
+    obs, rep = node["observed_data"].to_dataset(), node["posterior_predictive"].to_dataset()
+    name = next((v for v in obs.data_vars if v in rep.data_vars and DATE in obs[v].dims), None)
+    if name is None:
+        return None
+    replicated = rep[name].transpose(CHAIN, DRAW, DATE).values.reshape(-1, rep.sizes[DATE])
+    return {"variable": str(name), **traffic_ppc(obs[name].values, replicated)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 
 import pytest
@@ -30,6 +31,12 @@ def test_diagnose_prints_the_table_and_writes_trace_rank_and_ppc_plots(runs, cap
     assert "traffic: divergences 0" in out
     for var in ("sigma", "kappa", "lam", "new_event_lift"):
         assert f"  {var} " in out
+    # the traffic model's posterior predictive check, with its numbers (the report's page 1 uses the same check)
+    ppc = [line for line in out.splitlines() if "posterior predictive check of daily" in line]
+    assert len(ppc) == 1 and "(replicated histories, 95% interval): " in ppc[0]
+    assert re.search(r"\n    typical  \(quantile 0\.5\): observed [\d,]+, replicated [\d,]+\.\.[\d,]+, "
+                     r"p\(replicated >= observed\) = [01]\.\d{3}\n", out)
+    assert re.search(r"\n    busy     \(quantile 0\.95\): observed ", out)
     assert "model checks:" in out
     folders = list(run.glob("diagnostics-*"))
     assert len(folders) == 1

@@ -43,6 +43,22 @@ def diagnostics_table(name: str, diag: dict) -> str:
     return "\n".join(lines)
 
 
+def ppc_lines(node) -> list[str]:
+    """The traffic model's posterior predictive check (``bayescap.checks.traffic_ppc_of``) as text: per statistic, the
+    observed value, the replicated histories' 95% interval and the posterior predictive p-value."""
+    from bayescap.checks import traffic_ppc_of
+
+    check = traffic_ppc_of(node)
+    if check is None:
+        return []
+    lines = [f"  posterior predictive check of daily {check['variable']} (replicated histories, "
+             f"{check['level']:.0%} interval): {'passed' if check['ok'] else 'FAILED'}"]
+    for key, st in check["statistics"].items():
+        lines.append(f"    {key:<8} (quantile {st['quantile']:g}): observed {st['observed']:,.0f}, replicated "
+                     f"{st['lo']:,.0f}..{st['hi']:,.0f}, p(replicated >= observed) = {st['p_replicated_above']:.3f}")
+    return lines
+
+
 def _plot_vars(post) -> list[str]:
     from bayescap.dims import CHAIN, DRAW
 
@@ -130,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         diags[model] = diagnostics_from_idata(node)
         print(diagnostics_table(model, diags[model]))
+        if model == "traffic":
+            print("\n".join(ppc_lines(node)))
         print()
     verdict = model_checks(diags, files.summary.get("backtest"))
     print("model checks: " + ("passed" if verdict["ok"] else "FAILED: " + "; ".join(verdict["problems"])))
