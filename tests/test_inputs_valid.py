@@ -433,11 +433,14 @@ def test_check_notes_a_scheduled_event_type_with_no_day_in_the_fitted_window(tmp
 
 
 @pytest.mark.parametrize("command", ["check", "forecast"])
-@pytest.mark.parametrize("bad", ["-3", "two"])
-def test_history_days_must_be_a_whole_number_of_days(command, bad, capsys):
+@pytest.mark.parametrize("bad", ["-3", "two", "10", "55"])
+def test_history_days_must_be_all_or_at_least_eight_weeks(command, bad, capsys):
+    """A window shorter than the traffic reader's 56 days used to fail only after the capacity fit, deep in the
+    traffic model ("needs at least 28"), without naming the option."""
     import bayescap.cli as cli
 
     with pytest.raises(SystemExit) as exc:
         cli.main([command, "--history-days", bad])
     assert exc.value.code == 2
-    assert f"argument --history-days: a whole number of days >= 0 (0 = all), got '{bad}'" in capsys.readouterr().err
+    assert (f"argument --history-days: 0 (all the history) or a whole number of days >= 56 (8 weeks, to separate "
+            f"weekdays from events), got '{bad}'") in capsys.readouterr().err

@@ -44,12 +44,17 @@ def resolve_intraday(args: argparse.Namespace) -> Path | None:
 
 
 def _days(text: str) -> int:
+    """``--history-days``: 0 (all the history) or at least the traffic reader's minimum history (8 weeks)."""
+    from bayescap.inputs.traffic import MIN_HISTORY_DAYS
+
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a whole number of days >= 0 (0 = all), got {text!r}")
+    if value != 0 and value < MIN_HISTORY_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"0 (all the history) or a whole number of days >= {MIN_HISTORY_DAYS} (8 weeks, to separate weekdays "
+            f"from events), got {text!r}")
     return value
 
 
