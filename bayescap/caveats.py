@@ -157,10 +157,14 @@ def ppc_caveats(traffic) -> list[dict]:
     found, said = "; ".join(parts), "; ".join(direction)
     text = (f"Histories simulated by the traffic model do not look like the real one. {found[0].upper()}{found[1:]}. "
             f"{said[0].upper()}{said[1:]}.")
+    outliers = check.get("outliers") or []
     if "busy" in lower:
         text += " Spikes that no event column flags (news) do this: flag the ones that will recur as events."
+        above = [o["date"] for o in outliers if o["side"] == "above"][:3]
+        if above:
+            text += f" The days furthest above the model: {', '.join(above)}."
     return [{"kind": "traffic_ppc_mismatch", "statistics": check["statistics"], "level": check["level"],
-             "text": text}]
+             "outliers": outliers, "text": text}]
 
 
 def report_caveats(history, traffic, scenarios) -> list[dict]:

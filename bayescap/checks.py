@@ -335,7 +335,8 @@ def bound_conflicts(
 PPC_STATISTICS = {"typical": 0.5, "busy": 0.95}
 
 
-def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 0.95) -> dict:
+def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 0.95, dates=None,
+                n_outliers: int = 5) -> dict:
     """Do histories simulated by the traffic model look like the real one on its typical and its busy days?
 
     ``observed``: the history's daily visits (NaN on missing days); ``replicated``: (draws, days) replicated
@@ -345,6 +346,12 @@ def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 
     inside every interval. Returns ``{"ok": bool, "level": level, "statistics": {name: {"quantile", "observed",
     "lo", "hi", "p_replicated_above"}}}``; ``p_replicated_above`` is the share of replicated histories whose value
     is at least the observed one (a posterior predictive p-value).
+
+    ``outliers``: the days (up to ``n_outliers``, with ``dates`` given) that the replicated histories explain least:
+    the observed count above every replica of its day, or below every one, ranked by how far outside (the log of
+    observed over the nearest replica), as ``{"date", "observed", "replicated_median", "side"}`` ("above" /
+    "below"); ``days_outside``, how many days are outside all replicas, and ``outliers_by_chance``, how many days a model that fits would leave outside all its replicas
+    (2 / (draws + 1) per day). These are the days to look at first: unflagged events or news, or bad data.
     """
     obs = np.asarray(observed, dtype=float)
     rep = np.asarray(replicated, dtype=float)
@@ -360,7 +367,21 @@ def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 
         stats[name] = {"quantile": q, "observed": value, "lo": lo, "hi": hi,
                        "p_replicated_above": float(np.mean(per_draw >= value))}
     ok = all(s["lo"] <= s["observed"] <= s["hi"] for s in stats.values())
-    return {"ok": bool(ok), "level": level, "statistics": stats}
+    out = {"ok": bool(ok), "level": level, "draws": int(rep.shape[0]), "statistics": stats}
+    if dates is not None:
+        days = np.asarray(dates)[seen]
+        top, bottom, median = np.nanmax(rep, axis=0), np.nanmin(rep, axis=0), np.nanmedian(rep, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            above = np.log(obs[seen] / top)
+            below = np.log(bottom / obs[seen])
+        excess = np.where(above > 0, above, np.where(below > 0, below, 0.0))
+        order = [i for i in np.argsort(-excess, kind="stable")[:n_outliers] if excess[i] > 0]
+        out["days_outside"] = int((excess > 0).sum())
+        out["outliers_by_chance"] = 2.0 * days.size / (rep.shape[0] + 1)
+        out["outliers"] = [{"date": str(np.datetime_as_string(np.datetime64(days[i], "D"))),
+                            "observed": float(obs[seen][i]), "replicated_median": float(median[i]),
+                            "side": "above" if above[i] > 0 else "below"} for i in order]
+    return out
 
 
 def traffic_ppc_of(node) -> dict | None:
@@ -375,4 +396,5 @@ def traffic_ppc_of(node) -> dict | None:
     if name is None:
         return None
     replicated = rep[name].transpose(CHAIN, DRAW, DATE).values.reshape(-1, rep.sizes[DATE])
-    return {"variable": str(name), **traffic_ppc(obs[name].values, replicated)}
+    observed = obs[name].reindex({DATE: rep[DATE].values}) if DATE in rep.coords else obs[name]
+    return {"variable": str(name), **traffic_ppc(observed.values, replicated, dates=observed[DATE].values)}

@@ -107,4 +107,6 @@ def test_a_model_that_misses_the_busy_days_gets_a_caveat_saying_the_peaks_may_be
     assert "Busy days (95th percentile of daily visits): " in c["text"] and " visits in the history, " in c["text"]
     assert "Busy days come out less busy than they were, so peaks, server counts and costs may be too low" in c["text"]
     assert "flag the ones that will recur as events" in c["text"]
+    furthest = [o["date"] for o in c["outliers"] if o["side"] == "above"][:3]
+    assert len(furthest) == 3 and f"The days furthest above the model: {', '.join(furthest)}." in c["text"]
     assert ppc_caveats(xr.DataTree.from_dict({"posterior": xr.Dataset()})) == []  # no replicated history saved

@@ -170,6 +170,17 @@ def test_traffic_ppc_passes_replicas_of_the_same_process_and_fails_missing_busy_
     busy = check["statistics"]["busy"]
     assert not check["ok"] and busy["observed"] > busy["hi"] and busy["p_replicated_above"] == 0.0
     assert check["statistics"]["typical"]["lo"] <= check["statistics"]["typical"]["observed"] <= check["statistics"]["typical"]["hi"]
+    dates = np.datetime64("2024-01-01") + np.arange(days)
+    news = observed.copy()
+    news[[100, 400]] = observed[[100, 400]] * [40.0, 12.0]  # two news days far above anything the model replicates
+    news[600] = observed[600] / 30.0  # an outage
+    check = traffic_ppc(news, same, dates=dates, n_outliers=3)
+    assert check["draws"] == 400 and check["days_outside"] >= 3
+    assert [(o["date"], o["side"]) for o in check["outliers"]] == [
+        ("2024-04-10", "above"), ("2025-08-23", "below"), ("2025-02-04", "above")]
+    assert check["outliers"][0]["observed"] == pytest.approx(news[100])
+    fits = traffic_ppc(observed, same, dates=dates, n_outliers=50)  # a model that fits: a few days by chance
+    assert fits["outliers_by_chance"] == pytest.approx(2 * 730 / 401) and len(fits["outliers"]) <= 10
     gaps = observed.copy()
     gaps[::7] = np.nan  # missing days are left out of both sides, not counted as zero or as replicas
     assert traffic_ppc(gaps, same)["ok"]

@@ -37,6 +37,18 @@ def test_diagnose_prints_the_table_and_writes_trace_rank_and_ppc_plots(runs, cap
     assert re.search(r"\n    typical  \(quantile 0\.5\): observed [\d,]+, replicated [\d,]+\.\.[\d,]+, "
                      r"p\(replicated >= observed\) = [01]\.\d{3}\n", out)
     assert re.search(r"\n    busy     \(quantile 0\.95\): observed ", out)
+    outside = re.search(r"\n    (\d+) days outside all (\d+) replicas of the day \(a model that fits leaves about "
+                        r"(\d+\.\d) there by chance\); the furthest:\n      \d{4}-\d\d-\d\d: observed [\d,]+, "
+                        r"(above|below) them \(their median [\d,]+\)\n", out)
+    from bayescap.checks import traffic_ppc_of
+    from bayescap.report.run_files import read_run
+
+    check = traffic_ppc_of(read_run(run).posteriors["traffic"])
+    if check["days_outside"]:  # listed only when some day is outside every replica
+        assert outside is not None and int(outside.group(1)) == check["days_outside"]
+        assert f"      {check['outliers'][0]['date']}: observed " in outside.group(0)
+    else:
+        assert outside is None and "days outside all" not in out
     assert "model checks:" in out
     folders = list(run.glob("diagnostics-*"))
     assert len(folders) == 1

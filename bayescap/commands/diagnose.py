@@ -56,6 +56,12 @@ def ppc_lines(node) -> list[str]:
     for key, st in check["statistics"].items():
         lines.append(f"    {key:<8} (quantile {st['quantile']:g}): observed {st['observed']:,.0f}, replicated "
                      f"{st['lo']:,.0f}..{st['hi']:,.0f}, p(replicated >= observed) = {st['p_replicated_above']:.3f}")
+    if check.get("outliers"):
+        lines.append(f"    {check['days_outside']} days outside all {check['draws']:,} replicas of the day (a model "
+                     f"that fits leaves about {check['outliers_by_chance']:.1f} there by chance); the furthest:")
+    for o in check.get("outliers") or []:
+        lines.append(f"      {o['date']}: observed {o['observed']:,.0f}, {o['side']} them "
+                     f"(their median {o['replicated_median']:,.0f})")
     return lines
 
 
