@@ -448,3 +448,29 @@ def test_ppc_histogram_keeps_its_log_axis_labels_apart(low, high, most):
     ticks = ax.get_xticks()
     plt.close(fig)
     assert 3 <= len(ticks) <= most
+
+
+def test_distribution_charts_leave_out_the_rarest_draws_only_when_they_would_squash_the_rest():
+    """Monthly cost with a rare event type's huge lifts: 0.5% of draws at 20-100x the rest stretched the axis to
+    $95k while every shape sat below $5k. The axis now stops at the 99.5% quantile (plus 5%); a normal sample keeps
+    its full range, and the bars are drawn from all draws."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from bayescap.report import figures
+
+    rng = np.random.default_rng(1)
+    plain = [rng.normal(1_000, 100, 4_000), rng.normal(1_300, 150, 4_000)]
+    assert figures.tail_limits(plain) is None
+    heavy = [np.concatenate([rng.normal(1_000, 100, 3_980), rng.uniform(20_000, 100_000, 20)]), plain[1]]
+    lo, hi = figures.tail_limits(heavy)
+    assert 500 < lo < 800 and 1_600 < hi < 2_500  # the 0.5% and 99.5% quantiles of the pair, padded
+    fig, ax = plt.subplots()
+    figures.distributions(ax, heavy, ["a", "b"], xlabel="$", colours=["C0", "C1"], xlim=(lo, hi))
+    assert ax.get_xlim() == pytest.approx((lo, hi))
+    bar_ends = [seg[:, 0].max() for lc in ax.collections if hasattr(lc, "get_segments") for seg in lc.get_segments()]
+    assert max(bar_ends) == pytest.approx(np.quantile(heavy[1], 0.975))  # bars: quantiles of all the draws
+    plt.close(fig)

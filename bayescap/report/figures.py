@@ -224,26 +224,57 @@ def event_day_intervals(
     date_axis(ax)
 
 
+TAIL_SHARE = 0.005
+"""The share of each scenario's draws, at each end, that :func:`tail_limits` may leave off a distribution chart."""
+
+
+def tail_limits(samples: Sequence[np.ndarray], *, share: float = TAIL_SHARE, slack: float = 1.5) -> tuple[float, float] | None:
+    """x-limits for :func:`distributions` that leave out each sample's rarest draws (``share`` at each end), or None.
+
+    None when the full range is at most ``slack`` times the range that holds the rest: a few extreme draws (a rare
+    event type's huge lift) would otherwise stretch the axis tenfold and squash every violin against one end.
+    """
+    finite = [x[np.isfinite(x)] for x in (np.asarray(v, dtype=float) for v in samples)]
+    finite = [x for x in finite if x.size]
+    if not finite:
+        return None
+    lo = min(float(np.quantile(x, share)) for x in finite)
+    hi = max(float(np.quantile(x, 1.0 - share)) for x in finite)
+    full_lo, full_hi = min(float(x.min()) for x in finite), max(float(x.max()) for x in finite)
+    if hi <= lo or full_hi - full_lo <= slack * (hi - lo):
+        return None
+    pad = 0.05 * (hi - lo)
+    return max(full_lo, lo - pad), min(full_hi, hi + pad)
+
+
 def distributions(
-    ax: Axes, samples: Sequence[np.ndarray], labels: Sequence[str], *, xlabel: str, colours: Sequence[str]
+    ax: Axes, samples: Sequence[np.ndarray], labels: Sequence[str], *, xlabel: str, colours: Sequence[str],
+    xlim: tuple[float, float] | None = None,
 ) -> None:
-    """Horizontal violins, one per scenario, with the median (white dot) and 80%/95% ranges (bars)."""
+    """Horizontal violins, one per scenario, with the median (white dot) and 80%/95% ranges (bars).
+
+    ``xlim`` (from :func:`tail_limits`): the axis range; the violins are drawn from the draws inside it, the median
+    and the bars from all draws."""
     y = np.arange(len(samples))[::-1]
     for yi, s, c in zip(y, samples, colours, strict=True):
         s = np.asarray(s, dtype=float)
         s = s[np.isfinite(s)]
         if s.size == 0:
             continue
+        q = np.quantile(s, [0.025, 0.1, 0.5, 0.9, 0.975])
+        if xlim is not None:
+            s = s[(s >= xlim[0]) & (s <= xlim[1])]
         if np.ptp(s) > 0:
             vp = ax.violinplot(s, positions=[yi], orientation="horizontal", widths=0.8, showextrema=False)
             for body in vp["bodies"]:
                 body.set_facecolor(c)
                 body.set_alpha(0.3)
                 body.set_edgecolor("none")
-        q = np.quantile(s, [0.025, 0.1, 0.5, 0.9, 0.975])
         ax.hlines(yi, q[0], q[4], color=c, lw=1.0)
         ax.hlines(yi, q[1], q[3], color=c, lw=3.0)
         ax.plot(q[2], yi, "o", color="white", mec=c, ms=5, mew=1.4)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
     ax.set_yticks(y, labels)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)

@@ -288,20 +288,23 @@ def _distribution_block(
     names = _sim_scenarios(files)
     colours = [style.scenario_colour(i) for i in range(len(names))]
     page = layout.heading(doc, page, what[0].upper() + what[1:] + " per scenario", min_after_in=2.8)
-    page = layout.note(
-        doc,
-        page,
-        "White dot: median; thick bar: middle 80%; thin bar: middle 95%; shape: where the simulated outcomes fall.",
-    )
     da = first_var(files.simulation, var_names)
-    if da is None:
-        return layout.missing_note(doc, page, f"simulation.nc has no {var_names[0]} variable.")
     samples = []
-    for sc in names:
+    for sc in names if da is not None else []:
         d = da.sel({SCENARIO: sc}) if SCENARIO in da.dims else da
         if TIER in d.dims:
             d = d.sum(TIER)
         samples.append(sample_matrix(d, ()).ravel())
+    # a few extreme draws (a rare event type's huge lift) would stretch the axis and squash every shape against one end
+    xlim = figures.tail_limits(samples)
+    page = layout.note(
+        doc,
+        page,
+        "White dot: median; thick bar: middle 80%; thin bar: middle 95%; shape: "
+        + ("the simulated outcomes, rarest ends cut off." if xlim else "where the simulated outcomes fall."),
+    )
+    if da is None:
+        return layout.missing_note(doc, page, f"simulation.nc has no {var_names[0]} variable.")
     never = any(np.isinf(x).any() for x in samples)
     sentences = []
     for sc in names:
@@ -322,7 +325,7 @@ def _distribution_block(
     related = [st for st in s.get("statements") or [] if str(st.get("id", "")).startswith(key)]
     words = [(f"{st['scenario']}: " if st.get("scenario") else "") + str(st.get("text", "")) for st in related]
     page, (ax,) = layout.axes_block(doc, page, _chart_height(page, len(names), after, words), left_in=1.45)
-    figures.distributions(ax, samples, names, xlabel=xlabel, colours=colours)
+    figures.distributions(ax, samples, names, xlabel=xlabel, colours=colours, xlim=xlim)
     if key == "monthly_cost":
         figures.thousands(ax, "x")
     for kind, text in after:
