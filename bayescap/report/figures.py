@@ -231,8 +231,8 @@ TAIL_SHARE = 0.005
 def tail_limits(samples: Sequence[np.ndarray], *, share: float = TAIL_SHARE, slack: float = 1.5) -> tuple[float, float] | None:
     """x-limits for :func:`distributions` that leave out each sample's rarest draws (``share`` at each end), or None.
 
-    None when the full range is at most ``slack`` times the range that holds the rest: a few extreme draws (a rare
-    event type's huge lift) would otherwise stretch the axis tenfold and squash every violin against one end.
+    None when the full range is at most ``slack`` times the range that holds the rest: a few extreme draws (the
+    heavy upper tail of event-day peaks) would otherwise stretch the axis and squash every violin against one end.
     """
     finite = [x[np.isfinite(x)] for x in (np.asarray(v, dtype=float) for v in samples)]
     finite = [x for x in finite if x.size]

@@ -295,7 +295,7 @@ def _distribution_block(
         if TIER in d.dims:
             d = d.sum(TIER)
         samples.append(sample_matrix(d, ()).ravel())
-    # a few extreme draws (a rare event type's huge lift) would stretch the axis and squash every shape against one end
+    # a few extreme draws (the heavy upper tail of event-day peaks) would stretch the axis, squashing every shape
     xlim = figures.tail_limits(samples)
     page = layout.note(
         doc,
