@@ -350,18 +350,19 @@ def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 
     ``outliers``: the days (up to ``n_outliers``, with ``dates`` given) that the replicated histories explain least:
     the observed count above every replica of its day, or below every one, ranked by how far outside (the log of
     observed over the nearest replica), as ``{"date", "observed", "replicated_median", "side"}`` ("above" /
-    "below"); ``days_outside``, how many days are outside all replicas, and ``outliers_by_chance``, how many days a model that fits would leave outside all its replicas
-    (2 / (draws + 1) per day). These are the days to look at first: unflagged events or news, or bad data.
+    "below"); ``days_outside``, how many days are outside all replicas; ``outliers_by_chance``, how many days a
+    model that fits would leave there (2 / (draws + 1) per day). These are the days to look at first: unflagged
+    events or news, or bad data.
     """
     obs = np.asarray(observed, dtype=float)
     rep = np.asarray(replicated, dtype=float)
     if rep.ndim != 2 or rep.shape[1] != obs.size:
         raise ValueError(f"replicated must be (draws, {obs.size} days), got shape {rep.shape}")
     seen = np.isfinite(obs)
-    rep = rep[:, seen]
+    obs, rep = obs[seen], rep[:, seen]
     stats = {}
     for name, q in PPC_STATISTICS.items():
-        value = float(np.quantile(obs[seen], q))
+        value = float(np.quantile(obs, q))
         per_draw = np.nanquantile(rep, q, axis=1)
         lo, hi = (float(v) for v in np.quantile(per_draw, [(1 - level) / 2, (1 + level) / 2]))
         stats[name] = {"quantile": q, "observed": value, "lo": lo, "hi": hi,
@@ -372,14 +373,14 @@ def traffic_ppc(observed: np.ndarray, replicated: np.ndarray, *, level: float = 
         days = np.asarray(dates)[seen]
         top, bottom, median = np.nanmax(rep, axis=0), np.nanmin(rep, axis=0), np.nanmedian(rep, axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            above = np.log(obs[seen] / top)
-            below = np.log(bottom / obs[seen])
+            above = np.log(obs / top)
+            below = np.log(bottom / obs)
         excess = np.where(above > 0, above, np.where(below > 0, below, 0.0))
         order = [i for i in np.argsort(-excess, kind="stable")[:n_outliers] if excess[i] > 0]
         out["days_outside"] = int((excess > 0).sum())
         out["outliers_by_chance"] = 2.0 * days.size / (rep.shape[0] + 1)
         out["outliers"] = [{"date": str(np.datetime_as_string(np.datetime64(days[i], "D"))),
-                            "observed": float(obs[seen][i]), "replicated_median": float(median[i]),
+                            "observed": float(obs[i]), "replicated_median": float(median[i]),
                             "side": "above" if above[i] > 0 else "below"} for i in order]
     return out
 

@@ -152,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         diags[model] = diagnostics_from_idata(node)
         print(diagnostics_table(model, diags[model]))
-        if model == "traffic":
-            print("\n".join(ppc_lines(node)))
+        for line in ppc_lines(node) if model == "traffic" else []:
+            print(line)
         print()
     verdict = model_checks(diags, files.summary.get("backtest"))
     print("model checks: " + ("passed" if verdict["ok"] else "FAILED: " + "; ".join(verdict["problems"])))

@@ -228,7 +228,9 @@ TAIL_SHARE = 0.005
 """The share of each scenario's draws, at each end, that :func:`tail_limits` may leave off a distribution chart."""
 
 
-def tail_limits(samples: Sequence[np.ndarray], *, share: float = TAIL_SHARE, slack: float = 1.5) -> tuple[float, float] | None:
+def tail_limits(
+    samples: Sequence[np.ndarray], *, share: float = TAIL_SHARE, slack: float = 1.5
+) -> tuple[float, float] | None:
     """x-limits for :func:`distributions` that leave out each sample's rarest draws (``share`` at each end), or None.
 
     None when the full range is at most ``slack`` times the range that holds the rest: a few extreme draws (the
