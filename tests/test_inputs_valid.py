@@ -53,7 +53,7 @@ def test_lookup_unknown_instance_names_closest():
         lookup_instance(prices, "c6i.lrage", "scenarios.toml")
     msg = str(info.value)
     assert msg.startswith("scenarios.toml: unknown instance type 'c6i.lrage'; known: ")
-    assert "(closest: 'c6i.large')" in msg
+    assert "(did you mean 'c6i.large'?)" in msg
 
 
 def test_real_wikipedia_history(tmp_path):

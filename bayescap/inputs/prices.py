@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.errors import InputError
-from bayescap.inputs.csvfile import closest, numeric_column, read_table, require_columns, text_column, where
+from bayescap.inputs.csvfile import did_you_mean, numeric_column, read_table, require_columns, text_column, where
 
 KIND = "price CSV"
 INSTANCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}")
@@ -90,9 +90,8 @@ def lookup_instance(prices: pd.DataFrame, name: str, path: str | Path | None = N
     if name in prices.index:
         return prices.loc[name]
     known = list(prices.index)
-    guess = closest(name, known, cutoff=0.5)
     shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
-    hint = f" (closest: '{guess}')" if guess else ""
+    hint = did_you_mean(name, known, cutoff=0.5)
     raise InputError(
         path if path is not None else prices.attrs.get("path"),
         None,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from bayescap.errors import InputError
 from bayescap.inputs.calendar import as_date, forecast_start, future_calendar
-from bayescap.inputs.csvfile import closest, did_you_mean, read_text
+from bayescap.inputs.csvfile import did_you_mean, read_text
 from bayescap.inputs.scenario_schema import (
     KIND,
     LISTS,
@@ -230,16 +230,14 @@ def _cross_check(
             tiers = sorted(loadtest["tier"].unique())
             lt = Path(loadtest.attrs.get("path", "the load-test file")).name
             if t["name"] not in tiers:
-                guess = closest(t["name"], tiers, cutoff=0.5)
-                hint = f" (closest: '{guess}')" if guess else ""
+                hint = did_you_mean(t["name"], tiers, cutoff=0.5)
                 raise fail(path, f"{entry.key}.name", f"a tier of {lt} ({', '.join(tiers)}), got '{t['name']}'{hint}")
             if t.get("config") is not None:
                 configs = sorted(
                     loadtest.loc[(loadtest["tier"] == t["name"]) & (loadtest["level"] == "node"), "config"].unique()
                 )
                 if t["config"] not in configs:
-                    guess = closest(t["config"], configs, cutoff=0.5)
-                    hint = f" (closest: '{guess}')" if guess else ""
+                    hint = did_you_mean(t["config"], configs, cutoff=0.5)
                     raise fail(
                         path,
                         f"{entry.key}.config",
@@ -248,8 +246,7 @@ def _cross_check(
                     )
         if prices is not None and "instance_type" in t and t["instance_type"] not in prices.index:
             known = list(prices.index)
-            guess = closest(t["instance_type"], known, cutoff=0.5)
-            hint = f" (closest: '{guess}')" if guess else ""
+            hint = did_you_mean(t["instance_type"], known, cutoff=0.5)
             shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
             pf = Path(prices.attrs.get("path", "the price table")).name
             raise fail(
@@ -262,8 +259,7 @@ def _cross_check(
         tf = Path(traffic.attrs.get("path", "the traffic history")).name
         for entry in entries.get("events", []):
             if entry.values["type"] not in types:
-                guess = closest(entry.values["type"], types, cutoff=0.5)
-                hint = f" (closest: '{guess}')" if guess else ""
+                hint = did_you_mean(entry.values["type"], types, cutoff=0.5)
                 known = ", ".join(types) if types else "none: the history has no event_<type> columns"
                 raise fail(
                     path,
