@@ -71,6 +71,23 @@ def test_real_wikipedia_history(tmp_path):
     notes = " ".join(df.attrs["notes"])
     assert f"{span - len(raw)} missing day(s)" in notes
     assert "ignored columns log_views, is_day_after_playoff_game" in notes
+    # the ignored 0/1 column is named with the event column it would need; log_views is not a flag
+    assert df.attrs["ignored_flag_columns"] == {"is_day_after_playoff_game": "event_day_after_playoff_game"}
+    assert "is_day_after_playoff_game hold only 0 and 1" in notes
+
+
+def test_event_flags_under_other_names_are_named_when_a_scenario_needs_an_event_type(tmp_path):
+    """A history whose event flags are not called event_<type> (the raw Peyton Manning export): a scenario's event
+    type is unknown, and the message says which columns look like flags and what to call them."""
+    raw = pd.read_csv(REAL / "traffic" / "traffic_wikipedia_peyton_manning.csv").rename(columns={"views": "count"})
+    traffic = read_traffic(_write(tmp_path, "wiki.csv", raw.to_csv(index=False)))
+    assert traffic.attrs["event_types"] == []
+    with pytest.raises(InputError) as err:
+        read_scenarios(EXAMPLE / "scenarios.toml", traffic=traffic)
+    msg = str(err.value)
+    assert "known: none" in msg
+    assert "is_playoff_game, is_superbowl, is_day_after_playoff_game in wiki.csv hold only 0 and 1" in msg
+    assert "'is_playoff_game' -> 'event_playoff_game'" in msg
 
 
 def test_real_elb_intraday(tmp_path):

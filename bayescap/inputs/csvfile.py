@@ -29,7 +29,7 @@ import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -237,14 +237,22 @@ def read_table(
     return df
 
 
-def require_columns(df: pd.DataFrame, required: Sequence[str], kind: str) -> None:
-    """Raise InputError naming the first missing column and the closest present one."""
+def require_columns(
+    df: pd.DataFrame, required: Sequence[str], kind: str, *, hints: Mapping[str, Callable[[list[str]], str]] | None = None
+) -> None:
+    """Raise InputError naming the first missing column and the closest present one.
+
+    ``hints`` maps a required name to a function of the present column names that returns a hint for the message
+    (used when no present name is close in spelling, e.g. a daily count exported as ``views``), or "".
+    """
     path = df.attrs.get("path")
     present = list(df.columns)
     for name in required:
         if name not in df.columns:
             guess = closest(name, present, cutoff=0.5)
             hint = f" (closest: '{guess}'; rename it)" if guess else ""
+            if not guess and hints and name in hints:
+                hint = hints[name](present)
             raise InputError(
                 path,
                 f"line {df.attrs.get('header_line', 1)}",

@@ -261,6 +261,11 @@ def _cross_check(
             if entry.values["type"] not in types:
                 hint = did_you_mean(entry.values["type"], types, cutoff=0.5)
                 known = ", ".join(types) if types else "none: the history has no event_<type> columns"
+                flags = traffic.attrs.get("ignored_flag_columns") or {}
+                if not hint and flags:
+                    first, name = next(iter(flags.items()))
+                    hint = (f" ({', '.join(flags)} in {tf} hold only 0 and 1: name an event column event_<type>, "
+                            f"e.g. '{first}' -> '{name}')")
                 raise fail(
                     path,
                     f"{entry.key}.type",

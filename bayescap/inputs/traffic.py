@@ -32,6 +32,7 @@ from bayescap.inputs.csvfile import (
     duration,
     flag_column,
     numeric_column,
+    parse_number,
     read_table,
     require_columns,
     text_column,
@@ -49,6 +50,39 @@ EVENT_PREFIX = "event_"
 COMPETITOR = "competitor_event"
 _ALIASES = {"ds": "date", "y": "count"}
 _INTRADAY_ALIASES = {"ds": "timestamp", "y": "count"}
+
+
+_COUNT_WORDS = ("count", "views", "visit", "request", "hits", "sessions", "users", "traffic")
+"""Words in the header of a column that probably holds the counts under another name (``views``, ``request_count``)."""
+
+
+def _count_hint(present: list[str]) -> str:
+    """A hint for a missing ``count`` column: the first present column whose name says it counts something."""
+    for col in present:
+        if not col.startswith(("log", "is_", EVENT_PREFIX)) and any(word in col for word in _COUNT_WORDS):
+            return f" (if '{col}' holds the counts, rename it to 'count')"
+    return ""
+
+
+def _daily_date_hint(present: list[str]) -> str:
+    """A hint for a daily history without ``date`` but with ``timestamp``: an intraday file in the wrong place."""
+    if "timestamp" in present:
+        return (" (a 'timestamp' column is for hourly or finer counts: give that file as the intraday CSV "
+                "(--intraday); the daily history has a 'date' column, one row per day)")
+    return ""
+
+
+def _flag_columns(df: pd.DataFrame, columns: list[str]) -> dict[str, str]:
+    """Ignored columns that hold only 0 and 1 (event flags under another name), each with the event column name
+    it would need: ``is_playoff_game`` -> ``event_playoff_game``."""
+    found = {}
+    for col in columns:
+        values = [parse_number(v) for v in df[col]]
+        if values and all(v in (0.0, 1.0) for v in values) and any(v == 1.0 for v in values):
+            stem = re.sub(r"^(is|has|flag)_|_(flag|day|days)$", "", col) or col
+            stem = re.sub(r"[^a-z0-9_]", "_", stem.lower())[:48]
+            found[col] = EVENT_PREFIX + stem if EVENT_TYPE_RE.fullmatch(stem) else EVENT_PREFIX + "<type>"
+    return found
 
 
 def _event_type_of(column: str) -> str | None:
@@ -124,7 +158,7 @@ def read_traffic(path: str | Path) -> pd.DataFrame:
     df = read_table(path, KIND, aliases=_ALIASES)
     path_s = df.attrs["path"]
     header_line = df.attrs["header_line"]
-    require_columns(df, ["date", "count"], KIND)
+    require_columns(df, ["date", "count"], KIND, hints={"date": _daily_date_hint, "count": _count_hint})
     notes: list[str] = []
 
     event_columns: dict[str, str] = {}  # output column -> input column
@@ -159,8 +193,13 @@ def read_traffic(path: str | Path) -> pd.DataFrame:
                 f"a known column name, got '{col}' (did you mean '{hint}'?)",
             )
         ignored.append(col)
+    flags = _flag_columns(df, ignored)
     if ignored:
         notes.append(f"{Path(path_s).name}: ignored columns {', '.join(ignored)}")
+    if flags:
+        first, name = next(iter(flags.items()))
+        notes.append(f"{Path(path_s).name}: {', '.join(flags)} hold only 0 and 1; to use such a column as event days, "
+                     f"name it event_<type> (e.g. '{first}' -> '{name}')")
 
     dates = timestamp_column(df, "date", daily=True)
     counts = numeric_column(df, "count", what="a positive count (visits or requests per day)", exclusive_minimum=0)
@@ -204,6 +243,7 @@ def read_traffic(path: str | Path) -> pd.DataFrame:
     out.attrs = {
         "path": path_s,
         "event_types": [name[len(EVENT_PREFIX) :] for name in sorted(event_columns)],
+        "ignored_flag_columns": flags,
         "notes": notes,
     }
     # after attrs: weekday_bound_events reads the event types from them
@@ -234,8 +274,9 @@ def read_intraday(path: str | Path) -> pd.DataFrame:
     df = read_table(path, INTRADAY_KIND, aliases=_INTRADAY_ALIASES)
     path_s = df.attrs["path"]
     if "timestamp" not in df.columns and "date" in df.columns:
+        require_columns(df, ["count"], INTRADAY_KIND, hints={"count": _count_hint})  # names the file's own columns
         df = df.rename(columns={"date": "timestamp"})
-    require_columns(df, ["timestamp", "count"], INTRADAY_KIND)
+    require_columns(df, ["timestamp", "count"], INTRADAY_KIND, hints={"count": _count_hint})
     notes: list[str] = []
     stamps = timestamp_column(df, "timestamp", daily=False)
     counts = numeric_column(df, "count", what="a count >= 0 (requests or visits per interval)", minimum=0)
