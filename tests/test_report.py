@@ -474,3 +474,56 @@ def test_distribution_charts_leave_out_the_rarest_draws_only_when_they_would_squ
     bar_ends = [seg[:, 0].max() for lc in ax.collections if hasattr(lc, "get_segments") for seg in lc.get_segments()]
     assert max(bar_ends) == pytest.approx(np.quantile(heavy[1], 0.975))  # bars: quantiles of all the draws
     plt.close(fig)
+
+
+def _section_of_lines(doc, n_lines: int):
+    """A section of ``n_lines`` one-line paragraphs (a stand-in for the executive summary's bullets)."""
+    from bayescap.report import layout
+
+    def draw():
+        page = doc.new_page("Section")
+        for i in range(n_lines):
+            page = layout.paragraph(doc, page, f"statement {i}", after_in=0.0)
+        return page
+
+    return draw
+
+
+def _lines_per_page(spacing: float) -> int:
+    from bayescap.report import layout
+
+    doc = layout.Doc(run_label="t", draft=False)
+    page = doc.new_page("Section")
+    return int(page.room() // (layout.style.FONT_BODY * spacing / 72.0))
+
+
+def test_a_section_that_spills_a_few_lines_is_set_again_tighter_on_fewer_pages():
+    """A section whose last page would hold a few lines (the summary's last bullets, a table's last row) is drawn
+    again with tighter line spacing when that saves the page; the statements are all still there, once."""
+    from bayescap.report import layout
+
+    normal = _lines_per_page(layout.LINE_SPACING)
+    tight = _lines_per_page(layout.COMPACT_LINE_SPACING)
+    assert tight > normal + 3
+    doc = layout.Doc(run_label="t", draft=False)
+    doc.section(_section_of_lines(doc, normal + 3))  # 3 lines on a second page at the normal spacing
+    assert len(doc.pages) == 1
+    texts = [t.get_text() for t in doc.pages[0].fig.texts]
+    assert sorted(t for t in texts if t.startswith("statement")) == sorted(f"statement {i}" for i in range(normal + 3))
+    assert layout.line_height_in(10) == pytest.approx(10 * layout.LINE_SPACING / 72.0)  # the tight spacing ends with it
+
+
+def test_a_section_is_left_as_drawn_when_its_last_page_is_full_or_tighter_spacing_saves_nothing():
+    from bayescap.report import layout
+
+    normal = _lines_per_page(layout.LINE_SPACING)
+    tight = _lines_per_page(layout.COMPACT_LINE_SPACING)
+    full = layout.Doc(run_label="t", draft=False)
+    full.section(_section_of_lines(full, 2 * normal - 2))  # a second page nearly full: not touched
+    assert len(full.pages) == 2
+    assert full.pages[1].filled() > layout.SHORT_LAST_PAGE
+    spill = layout.Doc(run_label="t", draft=False)
+    spill.section(_section_of_lines(spill, tight + 2))  # too long for one page even when tight: the first drawing stays
+    assert len(spill.pages) == 2
+    assert spill.pages[0].y == pytest.approx(spill.pages[0].content_top + normal * layout.line_height_in(
+        layout.style.FONT_BODY), abs=1e-9)

@@ -19,7 +19,7 @@ from bayescap.errors import OutputError
 from bayescap.report import style
 from bayescap.report.layout import Doc
 from bayescap.report.pages_fleet import overload_cost_page, runway_page, servers_page
-from bayescap.report.pages_method import appendix_pages, method_page
+from bayescap.report.pages_method import all_metrics_pages, appendix_pages, method_page
 from bayescap.report.pages_models import capacity_page, traffic_page
 from bayescap.report.pages_summary import check_status, scenario_names, summary_page
 from bayescap.report.pages_sweep import sweep_page
@@ -52,15 +52,16 @@ def render_pages(files: RunFiles) -> tuple[list[Figure], dict]:
     base = names[0] if names else ""
     with style.report_style():
         doc = Doc(run_label=(files.manifest or {}).get('run_name', files.run_dir.name), draft=not status["ok"])
-        summary_page(doc, files, status)
-        traffic_page(doc, files, base)
-        capacity_page(doc, files)
-        servers_page(doc, files)
-        overload_cost_page(doc, files)
-        runway_page(doc, files)
-        sweep_page(doc, files)
-        method_page(doc, files)
-        appendix_pages(doc, files, status)
+        doc.section(lambda: summary_page(doc, files, status))
+        doc.section(lambda: traffic_page(doc, files, base))
+        doc.section(lambda: capacity_page(doc, files))
+        doc.section(lambda: servers_page(doc, files))
+        doc.section(lambda: overload_cost_page(doc, files))
+        doc.section(lambda: runway_page(doc, files))
+        doc.section(lambda: sweep_page(doc, files))
+        doc.section(lambda: method_page(doc, files))
+        doc.section(lambda: appendix_pages(doc, files, status))
+        doc.section(lambda: all_metrics_pages(doc, files))
         figs = doc.finish("DRAFT \u2014 model checks failed (see page 1)")
     return figs, status
 

@@ -13,8 +13,10 @@ numbers, banners) or ``"formula"``. ``bayescap.report.verify`` reads these tags 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from matplotlib.backends.backend_agg import RendererAgg
@@ -31,6 +33,22 @@ STRUCTURAL = "structural"
 FORMULA = "formula"
 
 LINE_SPACING = 1.32
+COMPACT_LINE_SPACING = 1.2
+"""Line spacing of a section set again, tighter, because its last page held only a few lines (:meth:`Doc.section`)."""
+TABLE_PAD_IN, COMPACT_TABLE_PAD_IN = 0.05, 0.035
+SHORT_LAST_PAGE = 0.3
+"""A section whose last page is filled less than this is set again, tighter, if that saves the page."""
+_compact = contextvars.ContextVar("compact", default=False)
+
+
+@contextlib.contextmanager
+def compact() -> Iterator[None]:
+    """Tighter line spacing and table padding for the text and tables drawn inside the block."""
+    token = _compact.set(True)
+    try:
+        yield
+    finally:
+        _compact.reset(token)
 FOOTER_IN = 0.55
 BANNER_IN = 0.32
 
@@ -103,7 +121,7 @@ def wrap(text: str, width_in: float, size: float, weight: str = "normal", family
 
 
 def line_height_in(size: float) -> float:
-    return size * LINE_SPACING / 72.0
+    return size * (COMPACT_LINE_SPACING if _compact.get() else LINE_SPACING) / 72.0
 
 
 @dataclass
@@ -114,9 +132,14 @@ class Page:
     title: str
     y: float
     bottom: float
+    content_top: float = 0.0  # the cursor below the title and rule: where the page's content starts
 
     def room(self) -> float:
         return self.bottom - self.y
+
+    def filled(self) -> float:
+        """The share of the page's content height in use (0 = nothing below the title)."""
+        return (self.y - self.content_top) / max(self.bottom - self.content_top, 1e-9)
 
 
 @dataclass
@@ -139,7 +162,28 @@ class Doc:
                 put_text(page, style.MARGIN_IN, page.y, line, size=style.FONT_SMALL, color=style.MUTED, gid=STATED)
                 page.y += line_height_in(style.FONT_SMALL)
         rule(page)
+        page.content_top = page.y
         return page
+
+    def section(self, draw: Callable[[], Page | None]) -> None:
+        """Draw one section (``draw`` adds its pages to this document); when its last page is nearly empty, draw it
+        again with tighter line spacing and keep that version if it takes fewer pages.
+
+        Why: a section that spills a few lines onto one more page (the executive summary's last bullets, a table's
+        last row) leaves the reader a page that looks like something is missing.
+        """
+        start = len(self.pages)
+        draw()
+        first = self.pages[start:]
+        if len(first) < 2 or first[-1].filled() >= SHORT_LAST_PAGE:
+            return
+        del self.pages[start:]
+        with compact():
+            draw()
+        if len(self.pages) - start < len(first):
+            return
+        del self.pages[start:]
+        self.pages.extend(first)
 
     def ensure(self, page: Page, height_in: float) -> Page:
         """``page`` if ``height_in`` still fits on it, else a new continuation page."""
@@ -334,7 +378,7 @@ def table(
     under a repeated header. ``gid`` may be one tag or one per column."""
     width = width_in or style.CONTENT_WIDTH_IN
     gids = [gid] * len(columns) if isinstance(gid, str) else list(gid)
-    pad = 0.05
+    pad = COMPACT_TABLE_PAD_IN if _compact.get() else TABLE_PAD_IN
     lh = line_height_in(size)
     col_w = [c.width * width for c in columns]
     xs = [style.MARGIN_IN + sum(col_w[:i]) for i in range(len(columns))]

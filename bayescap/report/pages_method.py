@@ -299,17 +299,17 @@ def appendix_pages(doc: Doc, files: RunFiles, status: dict) -> Page:
         page.y += 0.1
     page = _capacity_ppc(doc, page, files)
     page = _backtest(doc, page, s)
-    page = _versions(doc, page, files)
-    return _all_metrics(doc, page, s)
+    return _versions(doc, page, files)
 
 
-def _all_metrics(doc: Doc, page: Page, summary: dict) -> Page:
-    """Every metric of summary.json (page 1 shows only the key ones)."""
+def all_metrics_pages(doc: Doc, files: RunFiles) -> Page | None:
+    """Every metric of summary.json (page 1 shows only the key ones); no page when page 1 already shows them all."""
     from bayescap.report.pages_summary import comparison_tables, differences_table, is_key_metric
 
+    summary = files.summary
     ids = {m for sc in summary.get("scenarios") or [] for m in (sc.get("metrics") or {})}
     if all(is_key_metric(m) for m in ids):
-        return page
+        return None
     page = doc.new_page(
         "Appendix: all metrics per scenario",
         "Median, 80% and 95% intervals of every metric in "
