@@ -527,3 +527,19 @@ def test_a_section_is_left_as_drawn_when_its_last_page_is_full_or_tighter_spacin
     assert len(spill.pages) == 2
     assert spill.pages[0].y == pytest.approx(spill.pages[0].content_top + normal * layout.line_height_in(
         layout.style.FONT_BODY), abs=1e-9)
+
+
+def test_a_note_that_introduces_a_table_moves_with_its_header_and_first_row():
+    """The differences table's introduction was left at the foot of a page with its table on the next one."""
+    from bayescap.report import layout
+
+    doc = layout.Doc(run_label="t", draft=False)
+    page = doc.new_page("Title")
+    page.y = page.bottom - 3 * layout.line_height_in(layout.style.FONT_SMALL)  # the note fits, a table would not
+    after = layout.note(doc, page, "How to read the table below:", keep_with_in=layout.TABLE_START_IN)
+    assert len(doc.pages) == 2 and after is doc.pages[1]
+    alone = layout.Doc(run_label="t", draft=False)
+    page = alone.new_page("Title")
+    page.y = page.bottom - 3 * layout.line_height_in(layout.style.FONT_SMALL)
+    layout.note(alone, page, "A note on the chart above.")  # nothing to keep with: it stays
+    assert len(alone.pages) == 1

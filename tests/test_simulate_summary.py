@@ -40,7 +40,8 @@ def run():
 def _q(values):
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
-    return {k: float(np.quantile(v, p)) for k, p in QUANTILES.items()}
+    method = "inverted_cdf" if np.all(v == np.round(v)) else "linear"  # whole-number draws: a value they take
+    return {k: float(np.quantile(v, p, method=method)) for k, p in QUANTILES.items()}
 
 
 def _check(metric: dict, draws) -> None:
@@ -141,3 +142,13 @@ def test_unknown_baseline_or_missing_scenario_is_an_input_error(run):
         summarise(sim, scenarios[:1])
     flipped = summarise(sim, scenarios, baseline="push")
     assert flipped["differences"][0]["scenario"] == "baseline"
+
+
+def test_whole_number_draws_get_whole_number_quantiles():
+    """Servers are whole numbers: their interval reads 0-17, not the interpolated 0-17.05; other draws interpolate."""
+    servers = np.array([0.0] * 90 + [17.0] * 5 + [18.0] * 5)
+    out = quantile_summary(servers)
+    assert out["q95"] == 17.0 and out["median"] == 0.0 and out["q975"] == 18.0
+    assert np.quantile(servers, 0.95) == pytest.approx(17.05)  # what linear interpolation would have said
+    cost = servers * 123.45 + 0.5
+    assert quantile_summary(cost)["q95"] == pytest.approx(np.quantile(cost, 0.95))

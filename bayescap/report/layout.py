@@ -327,13 +327,15 @@ def paragraph(
     width_in: float | None = None,
     style_: str = "normal",
     after_in: float = 0.05,
+    keep_with_in: float = 0.0,
 ) -> Page:
-    """Wrapped text; continues on a new page if it runs past the bottom."""
+    """Wrapped text; continues on a new page if it runs past the bottom. A short paragraph moves to the next page
+    together with ``keep_with_in`` inches of what follows it (a table's header and first row)."""
     width = (width_in or style.CONTENT_WIDTH_IN) - indent_in - (0.15 if bullet else 0.0)
     lh = line_height_in(size)
     lines = wrap(text, width, size, weight)
     if len(lines) * lh < 3.0:  # short paragraphs move to the next page whole, never leave a stray line
-        page = doc.ensure(page, len(lines) * lh)
+        page = doc.ensure(page, len(lines) * lh + (after_in + keep_with_in if keep_with_in else 0.0))
     for i, line in enumerate(lines):
         page = doc.ensure(page, lh)
         x = style.MARGIN_IN + indent_in
@@ -472,9 +474,13 @@ def takeaway(doc: Doc, page: Page, text: str) -> Page:
     return paragraph(doc, page, text, size=style.FONT_BODY, weight="bold", color=style.INK, after_in=0.12)
 
 
-def note(doc: Doc, page: Page, text: str) -> Page:
-    """A small, muted paragraph: how to read a figure or table, a caveat."""
-    return paragraph(doc, page, text, size=style.FONT_SMALL, color=style.MUTED)
+TABLE_START_IN = 0.75
+"""Room for a table's header and first row: what a note that introduces the table keeps with it."""
+
+
+def note(doc: Doc, page: Page, text: str, *, keep_with_in: float = 0.0) -> Page:
+    """A small, muted paragraph: how to read a figure or table, a caveat. ``keep_with_in``: see :func:`paragraph`."""
+    return paragraph(doc, page, text, size=style.FONT_SMALL, color=style.MUTED, keep_with_in=keep_with_in)
 
 
 def missing_note(doc: Doc, page: Page, what: str) -> Page:

@@ -161,6 +161,7 @@ def fleet_table(doc: Doc, page: Page, summary: dict) -> Page:
         "The smallest fleet per tier that keeps the chance of overload on any event "
         "day of the horizon at or below the scenario's target; overload means peak demand above "
         "the fleet's capacity at the target utilisation.",
+        keep_with_in=layout.TABLE_START_IN,
     )
     cols = [
         Column("scenario", 0.15),

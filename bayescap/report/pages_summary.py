@@ -208,6 +208,7 @@ def differences_table(doc: Doc, page: Page, summary: dict, *, key_only: bool = F
         page,
         "Differences between scenarios, computed draw by draw (the same simulated futures under each scenario), "
         "so they are more certain than the gap between two medians suggests:",
+        keep_with_in=layout.TABLE_START_IN,
     )
     cols = [
         Column("Scenario", 0.2),

@@ -26,7 +26,9 @@ id                               unit         per draw
 Each metric carries ``label``, ``unit``, the quantiles ``q025, q05, q10, median, q90,
 q95, q975`` and ``undefined_share``: the share of draws where the quantity is not
 defined (an infeasible fleet, so no cost and no runway); quantiles are over the
-other draws. A scenario's own metrics also name their draws in simulation.nc:
+other draws; where every draw is a whole number (servers) they are values the draws take (numpy's
+``inverted_cdf``), elsewhere numpy's default interpolation. A scenario's own metrics also name their draws in
+simulation.nc:
 ``source`` (the variable) and, where it has one, ``tier`` or ``event_type``, so anyone
 can recompute the quantiles from the saved draws.
 """
@@ -68,14 +70,21 @@ def json_number(x) -> float | int | None:
     return x if math.isfinite(x) else None
 
 
+def quantile_method(finite: np.ndarray) -> str:
+    """numpy's quantile method for a metric's draws: ``inverted_cdf`` (a value the draws take) when every draw is a
+    whole number (servers, and differences in servers), so that an interval reads "0–17 servers" rather than an
+    interpolated "0–17.1"; ``linear`` otherwise."""
+    return "inverted_cdf" if finite.size and bool(np.all(finite == np.round(finite))) else "linear"
+
+
 def quantile_summary(draws) -> dict[str, float | None]:
-    """The summary.json quantiles of a 1-d array of draws, over its finite values."""
+    """The summary.json quantiles of a 1-d array of draws, over its finite values (see :func:`quantile_method`)."""
     v = np.asarray(draws, dtype=float).ravel()
     finite = v[np.isfinite(v)]
     if finite.size == 0:
         out = dict.fromkeys(QUANTILES)
     else:
-        qs = np.quantile(finite, list(QUANTILES.values()))
+        qs = np.quantile(finite, list(QUANTILES.values()), method=quantile_method(finite))
         out = {k: float(q) for k, q in zip(QUANTILES, qs, strict=True)}
     out["undefined_share"] = float(1.0 - finite.size / v.size) if v.size else None
     return out
