@@ -33,6 +33,8 @@ STRUCTURAL = "structural"
 FORMULA = "formula"
 
 LINE_SPACING = 1.32
+FOOTER_IN = 0.55
+BANNER_IN = 0.32
 COMPACT_LINE_SPACING = 1.2
 """Line spacing of a section set again, tighter, because its last page held only a few lines (:meth:`Doc.section`)."""
 TABLE_PAD_IN, COMPACT_TABLE_PAD_IN = 0.05, 0.035
@@ -49,8 +51,6 @@ def compact() -> Iterator[None]:
         yield
     finally:
         _compact.reset(token)
-FOOTER_IN = 0.55
-BANNER_IN = 0.32
 
 
 @functools.lru_cache(maxsize=1)
