@@ -23,7 +23,8 @@ class InputError(BayescapError):
         self.path = None if path is None else str(path)
         self.where = where
         self.expected = expected
-        parts = [self.path or "<input>"]
+        # a command-line option names itself ("--methods: ..."); other in-memory data is "<input>"
+        parts = [self.path] if self.path else ([] if where and where.startswith("--") else ["<input>"])
         if where:
             parts.append(where)
         super().__init__(": ".join(parts) + ": " + expected)

@@ -269,6 +269,18 @@ def test_cli_rejects_unknown_method(tmp_path):
     assert main(["backtest", str(path), "--methods", "arima"]) == 2
 
 
+def test_cli_names_the_method_meant(tmp_path, capsys):
+    """A misspelt method gets the known one it is close to; an option's error starts with the option, not a file."""
+    from bayescap.cli import main
+
+    path = tmp_path / "t.csv"
+    path.write_text("date,count\n2024-01-01,5\n")
+    assert main(["backtest", str(path), "--methods", "bayescap,naive"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --methods: methods from bayescap, seasonal_naive" in err
+    assert "got 'naive' (did you mean 'seasonal_naive'?)" in err
+
+
 @pytest.mark.parametrize("command", ["backtest", "capacity"])
 def test_cli_keeps_an_existing_json_file(tmp_path, capsys, command):
     """--json FILE never replaces a user's file silently: refused (before any fitting) unless --force."""

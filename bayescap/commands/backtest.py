@@ -11,6 +11,7 @@ import pandas as pd
 from bayescap.backtest.protocol import N_WINDOWS, WINDOW_DAYS
 from bayescap.commands._common import add_json_option, check_json_target, write_json_output
 from bayescap.errors import InputError, ModelError
+from bayescap.inputs.csvfile import did_you_mean
 
 DEFAULT_SEED = 20261126
 
@@ -144,7 +145,6 @@ def parse_setting(text: str, flag: str) -> tuple[str, object]:
 def model_settings(prior_args: list[str], option_args: list[str], competitor_events: str) -> tuple[dict, dict]:
     """The traffic model's ``(priors, options)`` overrides from the command line, each checked against the model's
     own names and bounds before any fitting; a bad one is an InputError naming the flag and the key."""
-    from bayescap.inputs.csvfile import did_you_mean
     from bayescap.models.traffic_priors import DEFAULT_OPTIONS, DEFAULT_PRIORS, check_option, merge_priors
 
     settings = {"--prior": ({}, DEFAULT_PRIORS, lambda k, v: merge_priors({k: v})),
@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     bad = [m for m in methods if m not in METHODS]
     if bad:
-        raise InputError(None, "--methods", f"methods from {', '.join(METHODS)}, got '{bad[0]}'")
+        raise InputError(None, "--methods", f"methods from {', '.join(METHODS)}, got '{bad[0]}'"
+                         + did_you_mean(bad[0], METHODS, cutoff=0.5))
     if args.draws < 1 or args.tune < 1 or args.chains < 1:
         raise InputError(None, "--draws/--tune/--chains", "positive numbers")
     if args.train_days < MIN_TRAIN_DAYS:
