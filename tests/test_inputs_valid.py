@@ -461,3 +461,16 @@ def test_history_days_must_be_all_or_at_least_eight_weeks(command, bad, capsys):
     assert exc.value.code == 2
     assert (f"argument --history-days: 0 (all the history) or a whole number of days >= 56 (8 weeks, to separate "
             f"weekdays from events), got '{bad}'") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["forecast", "capacity", "backtest"])
+@pytest.mark.parametrize("bad", ["-3", "4294967296", "1.5", "x"])
+def test_seed_must_be_a_whole_number_the_sampler_takes(command, bad, capsys):
+    """A negative seed reached nutpie and failed there with a traceback ("can't convert negative int to unsigned");
+    the bounds are the scenario file's (0 to 2**32 - 1)."""
+    import bayescap.cli as cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--seed", bad] + (["data/example/traffic.csv"] if command == "backtest" else []))
+    assert exc.value.code == 2
+    assert f"argument --seed: a whole number from 0 to 4294967295, got '{bad}'" in capsys.readouterr().err

@@ -58,6 +58,21 @@ def _days(text: str) -> int:
     return value
 
 
+SEED_MAX = 2**32 - 1
+"""The largest seed: the scenario file's ``seed`` has the same bounds (nutpie takes an unsigned seed)."""
+
+
+def seed_arg(text: str) -> int:
+    """``--seed``: a whole number from 0 to 4294967295 (a negative seed failed inside the sampler)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"a whole number from 0 to {SEED_MAX}, got {text!r}")
+    return value
+
+
 def add_history_days_option(parser: argparse.ArgumentParser) -> None:
     """``--history-days``: how many of the most recent days the traffic model is fitted on (forecast and check)."""
     parser.add_argument(
@@ -70,7 +85,7 @@ def add_history_days_option(parser: argparse.ArgumentParser) -> None:
 
 def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000, chains: int = 2) -> None:
     g = parser.add_argument_group("sampling")
-    g.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario file's seed, else 20261126)")
+    g.add_argument("--seed", type=seed_arg, default=None, help="random seed (default: the scenario file's seed, else 20261126)")
     g.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
     g.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
     g.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")

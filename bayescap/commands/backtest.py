@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.backtest.protocol import N_WINDOWS, WINDOW_DAYS
-from bayescap.commands._common import add_json_option, check_json_target, write_json_output
+from bayescap.commands._common import add_json_option, check_json_target, seed_arg, write_json_output
 from bayescap.errors import InputError, ModelError
 from bayescap.inputs.csvfile import did_you_mean
 
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("traffic", type=Path, metavar="TRAFFIC.csv", help="daily traffic history CSV")
     add_json_option(parser, "{method: metrics}")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=seed_arg, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument(
         "--draws", type=int, default=1000, help="posterior draws per chain (default 1000; x 2 chains = 2000 predictive draws)"
     )
