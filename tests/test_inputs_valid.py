@@ -474,3 +474,19 @@ def test_seed_must_be_a_whole_number_the_sampler_takes(command, bad, capsys):
         cli.main([command, "--seed", bad] + (["data/example/traffic.csv"] if command == "backtest" else []))
     assert exc.value.code == 2
     assert f"argument --seed: a whole number from 0 to 4294967295, got '{bad}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("command", "flag", "bad", "expected"), [
+    ("forecast", "--tune", "-1", "a whole number >= 0"),
+    ("forecast", "--draws", "0", "a whole number >= 1"),
+    ("capacity", "--chains", "x", "a whole number >= 1"),
+    ("backtest", "--tune", "0", "a whole number >= 1"),
+])
+def test_sampler_settings_are_checked_by_the_command_line(command, flag, bad, expected, capsys):
+    """``forecast --tune -1`` used to be reported from inside the capacity fit, with the doubled value "tune=-2"."""
+    import bayescap.cli as cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, flag, bad] + (["data/example/traffic.csv"] if command == "backtest" else []))
+    assert exc.value.code == 2
+    assert f"argument {flag}: {expected}, got '{bad}'" in capsys.readouterr().err

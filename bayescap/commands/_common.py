@@ -58,19 +58,27 @@ def _days(text: str) -> int:
     return value
 
 
+def whole_number(least: int, most: int | None = None):
+    """An argparse type: a whole number from ``least`` (to ``most``), named in the error. Sampler settings and seeds
+    are checked here: ``--tune -1`` used to be reported from inside the capacity fit, doubled ("tune=-2"), and a
+    negative seed failed inside nutpie with a traceback."""
+    expected = f"a whole number >= {least}" if most is None else f"a whole number from {least} to {most}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+        return value
+
+    return parse
+
+
 SEED_MAX = 2**32 - 1
 """The largest seed: the scenario file's ``seed`` has the same bounds (nutpie takes an unsigned seed)."""
-
-
-def seed_arg(text: str) -> int:
-    """``--seed``: a whole number from 0 to 4294967295 (a negative seed failed inside the sampler)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"a whole number from 0 to {SEED_MAX}, got {text!r}")
-    return value
+seed_arg = whole_number(0, SEED_MAX)
 
 
 def add_history_days_option(parser: argparse.ArgumentParser) -> None:
@@ -85,10 +93,11 @@ def add_history_days_option(parser: argparse.ArgumentParser) -> None:
 
 def add_sampling_options(parser: argparse.ArgumentParser, *, draws: int = 1000, tune: int = 1000, chains: int = 2) -> None:
     g = parser.add_argument_group("sampling")
-    g.add_argument("--seed", type=seed_arg, default=None, help="random seed (default: the scenario file's seed, else 20261126)")
-    g.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
-    g.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
-    g.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
+    g.add_argument("--seed", type=seed_arg, default=None,
+                   help="random seed (default: the scenario file's seed, else 20261126)")
+    g.add_argument("--draws", type=whole_number(1), default=draws, help=f"posterior draws per chain (default {draws})")
+    g.add_argument("--tune", type=whole_number(0), default=tune, help=f"tuning steps per chain (default {tune})")
+    g.add_argument("--chains", type=whole_number(1), default=chains, help=f"chains (default {chains})")
 
 
 def add_json_option(parser: argparse.ArgumentParser, what: str) -> None:

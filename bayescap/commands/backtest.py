@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.backtest.protocol import N_WINDOWS, WINDOW_DAYS
-from bayescap.commands._common import add_json_option, check_json_target, seed_arg, write_json_output
+from bayescap.commands._common import add_json_option, check_json_target, seed_arg, whole_number, write_json_output
 from bayescap.errors import InputError, ModelError
 from bayescap.inputs.csvfile import did_you_mean
 
@@ -55,10 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_option(parser, "{method: metrics}")
     parser.add_argument("--seed", type=seed_arg, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument(
-        "--draws", type=int, default=1000, help="posterior draws per chain (default 1000; x 2 chains = 2000 predictive draws)"
+        "--draws", type=whole_number(1), default=1000,
+        help="posterior draws per chain (default 1000; x 2 chains = 2000 predictive draws)",
     )
-    parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
-    parser.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+    parser.add_argument("--tune", type=whole_number(1), default=1000, help="tuning steps per chain (default 1000)")
+    parser.add_argument("--chains", type=whole_number(1), default=2, help="chains (default 2)")
     parser.add_argument(
         "--competitor-events",
         choices=("effect", "exclude"),
@@ -217,8 +218,6 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise InputError(None, "--methods", f"methods from {', '.join(METHODS)}, got '{bad[0]}'"
                          + did_you_mean(bad[0], METHODS, cutoff=0.5))
-    if args.draws < 1 or args.tune < 1 or args.chains < 1:
-        raise InputError(None, "--draws/--tune/--chains", "positive numbers")
     if args.train_days < MIN_TRAIN_DAYS:
         raise InputError(None, "--train-days", f"at least {MIN_TRAIN_DAYS} days, got {args.train_days}")
     if args.windows < 1:
