@@ -79,7 +79,7 @@ def test_cli_writes_a_loadtest_csv_that_the_reader_accepts(tmp_path: Path):
 
 
 def test_bad_arguments_are_reported():
-    with pytest.raises(InputError, match="http"):
+    with pytest.raises(InputError, match="^ftp://127.0.0.1/: an http:// or https:// URL with a host"):
         parse_url("ftp://127.0.0.1/")
     with pytest.raises(InputError, match="--seconds"):
         run_levels("http://127.0.0.1:9/", [1], seconds=0)

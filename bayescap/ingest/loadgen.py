@@ -59,7 +59,7 @@ def parse_url(url: str) -> Target:
     """Check and split the target URL; only http and https are accepted."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(None, "URL", f"an http:// or https:// URL with a host, got {url!r}")
+        raise InputError(url, None, "an http:// or https:// URL with a host")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = parts.path or "/"
     if parts.query:
