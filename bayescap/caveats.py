@@ -11,6 +11,9 @@ when it sweeps that type). Four kinds:
 - ``traffic_ppc_mismatch``: histories simulated by the fitted traffic model do not look like the real one on its
   typical or its busy days (``bayescap.checks.traffic_ppc``), so the forecast's traffic is off in that direction.
 
+The capacity side's caveats (fleets beyond the load tests) are in :mod:`bayescap.capacity_caveats`; the report prints
+both lists, these first.
+
 numpy and the posterior DataTree only: no model code.
 """
 

@@ -23,6 +23,7 @@ import xarray as xr
 from bayescap import __version__
 from bayescap.dims import CHAIN, DATE, DRAW, SCENARIO
 from bayescap.errors import InputError, OutputError
+from bayescap.capacity_caveats import Fleet, capacity_caveats
 from bayescap.caveats import report_caveats
 from bayescap.models import c_build
 from bayescap.runstore import sha256_file, staged_run_dir, write_datatree, write_json
@@ -406,6 +407,15 @@ def prior_data_conflicts(fits: dict) -> list[str]:
     return out
 
 
+def stated_fleets(summary: dict) -> list[Fleet]:
+    """The fleets the report states: each scenario's recommended fleet per tier, and each intensity sweep point's."""
+    out = [Fleet(sc["name"], tier, f["servers"]) for sc in summary["scenarios"] for tier, f in sc["fleet"].items()]
+    for point in (summary.get("sweep") or {}).get("points", []):
+        out += [Fleet(f"{point['intensity']:g}", tier, f["servers"], in_sweep=True)
+                for tier, f in (point.get("fleet") or {}).items()]
+    return out
+
+
 def _thin(ds: xr.Dataset, n: int) -> xr.Dataset:
     """Keep ``n`` evenly spaced draws (from every chain alike), renumbered 0..n-1.
 
@@ -465,14 +475,17 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     summary["checks"] = {**checks, "models": diagnostics}
     summary["capacity"] = summarise_capacity(fits["capacity"])
     summary["traffic"] = summarise_traffic(fits["traffic"])
-    summary["caveats"] = report_caveats(fits["history"], fits["traffic"], scenarios)
-    for caveat in summary["caveats"]:
-        log(f"caveat: {caveat['text']}")
     summary["scale_cost"] = scale_cost_rows(fits["capacity"], scenarios[0], inputs["prices"])
     summary["backtest"] = backtest
     sweep = inputs.get("sweep")
     if sweep is not None:
         summary["sweep"] = run_sweep(inputs, fits, sweep, seed, log=log)
+    summary["caveats"] = [
+        *report_caveats(fits["history"], fits["traffic"], scenarios),
+        *capacity_caveats(fits["capacity"], capacity_draws, stated_fleets(summary)),
+    ]
+    for caveat in summary["caveats"]:
+        log(f"caveat: {caveat['text']}")
     input_paths = {
         "traffic": opts.traffic,
         "intraday": opts.intraday,

@@ -236,3 +236,18 @@ def test_report_reads_what_the_real_fit_writes(two_runs):
     forest = next(ax for ax in axes if ax.get_xlabel().startswith("visitors on an event day"))
     violins = [c for c in forest.collections if type(c).__name__ == "FillBetweenPolyCollection"]
     assert len(violins) == len(files.summary["traffic"]["event_lift"]) >= 1
+
+
+def test_the_examples_static_fleets_rest_on_the_scale_out_prior_and_page_one_says_so(two_runs):
+    # the example's load test has no run of several static servers together: every static fleet above one server
+    # rests on the prior of sigma', kappa' (bayescap.capacity_caveats)
+    from pypdf import PdfReader
+
+    _, runs = two_runs
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    (prior,) = [c for c in summary["caveats"] if c["kind"] == "scale_out_prior"]
+    largest = max(p["fleet"]["static"]["servers"] or 0 for p in [*summary["scenarios"], *summary["sweep"]["points"]])
+    assert prior["tier"] == "static" and prior["servers"] == largest >= 2
+    assert all(c["tier"] == "app" for c in summary["caveats"] if c["kind"] == "scale_out_extrapolated")
+    page1 = " ".join(PdfReader(runs[0] / "report.pdf").pages[0].extract_text().split())
+    assert "Caveat: No load test ran several 'static' servers together" in page1

@@ -137,6 +137,10 @@ def test_example_inputs_pass():
     assert inputs.scenarios[0].name and len({s.name for s in inputs.scenarios}) == len(inputs.scenarios)
     assert "sale" in inputs.traffic.attrs["event_types"]
     assert not any("outside the traffic history" in n for n in inputs.notes)
+    # the static tier has no cluster rows, the app tier has: only the static tier's scale-out is the prior's
+    assert [n for n in inputs.notes if "no cluster rows" in n] == [
+        "loadtest.csv: tier 'static' has no cluster rows (several servers behind the load balancer), so its fleets of "
+        "more than one server will rest on the prior of how throughput grows with servers"]
 
 
 @pytest.mark.skipif(not (EXAMPLE / "scenarios.toml").exists(), reason="the example is not written yet")

@@ -79,7 +79,17 @@ def read_inputs(
             f"{Path(str(loadtest)).name}: cluster rows use configs not in the price table ({', '.join(unpriced)}); "
             "they are treated as set-up names, not instance types"
         )
+    notes += _tiers_without_cluster_rows(loadtest_df, scenarios, Path(str(loadtest)).name)
     return Inputs(traffic_df, intraday_df, loadtest_df, prices_df, scenarios, notes, sweep)
+
+
+def _tiers_without_cluster_rows(loadtest: pd.DataFrame, scenarios: list[Scenario], name: str) -> list[str]:
+    """A note per scenario tier with no cluster rows: a fleet of it larger than one server will rest on the prior of
+    the scale-out curve (the report's caveat ``scale_out_prior``, ``bayescap.capacity_caveats``, says how much)."""
+    with_rows = set(loadtest.loc[loadtest["level"] == "cluster", "tier"])
+    used = dict.fromkeys(t.name for sc in scenarios for t in sc.tiers)
+    return [f"{name}: tier '{t}' has no cluster rows (several servers behind the load balancer), so its fleets of more "
+            f"than one server will rest on the prior of how throughput grows with servers" for t in used if t not in with_rows]
 
 
 def _intraday_outside_history(intraday: pd.DataFrame, traffic: pd.DataFrame) -> list[str]:

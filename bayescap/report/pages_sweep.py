@@ -46,7 +46,7 @@ def sweep_page(doc: Doc, files: RunFiles) -> Page | None:
     )
     swept = set(sweep.get("event_types") or [])
     for caveat in files.summary.get("caveats") or []:
-        if caveat.get("event_type") in swept:
+        if caveat.get("event_type") in swept or caveat.get("sweep_fleets"):
             page = layout.paragraph(doc, page, "Caveat: " + str(caveat.get("text", "")), weight="bold")
     x = np.array([float(p["intensity"]) for p in points])
     page, (left, right) = layout.axes_block(doc, page, 2.7, ncols=2, top_pad_in=0.35)

@@ -1,0 +1,184 @@
+"""summary.json's capacity ``caveats``: where the server counts rest on the scalability model beyond the load tests.
+
+The load tests measure one server at up to ``n_max`` cores (node rows) and, where given, up to ``M`` servers behind the
+load balancer (cluster rows). The simulation sizes fleets with the fitted curves wherever the scenario takes them, so
+three situations put a decision on an assumption rather than on a measurement; each gets a caveat with the numbers
+behind it (same dict shape as :mod:`bayescap.caveats`: ``kind``, ``text``, the figures):
+
+- ``scale_out_prior``: a fleet of 2 or more servers in a tier with no cluster rows: how throughput grows with the
+  number of servers (contention σ', coherency κ') is the prior's;
+- ``scale_out_extrapolated``: a fleet larger than the most servers load-tested together: the cluster curve is
+  extrapolated from 1..M servers;
+- ``scale_up_extrapolated``: an instance type with more vCPUs than the cores its per-core curve was measured at.
+
+Each caveat gives the posterior (prior, for ``scale_out_prior``) 90% interval of what the extrapolated curve says, so the
+reader sees how much rests on it. numpy, xarray and :mod:`bayescap.usl` only: no model code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import xarray as xr
+
+from bayescap import usl
+from bayescap.dims import CONFIG, SCENARIO, TIER
+
+
+class Fleet(NamedTuple):
+    """A fleet the report states: where (a scenario's name, or an intensity of the sweep), tier and servers."""
+
+    where: str
+    tier: str
+    servers: float | None
+    in_sweep: bool = False
+
+
+def _q(values) -> dict[str, float]:
+    q05, q50, q95 = (float(v) for v in np.quantile(np.asarray(values, float).ravel(), [0.05, 0.5, 0.95]))
+    return {"q05": q05, "median": q50, "q95": q95}
+
+
+def _times(q: dict[str, float]) -> str:
+    return f"{q['median']:.1f} (90%: {q['q05']:.1f}–{q['q95']:.1f})"
+
+
+def _rps(q: dict[str, float]) -> str:
+    return f"{q['median']:,.0f} req/s (90%: {q['q05']:,.0f}–{q['q95']:,.0f})"
+
+
+def _names(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (each name once, in order)."""
+    names = list(dict.fromkeys(items))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def most_servers_tested(capacity: xr.DataTree) -> dict[str, int]:
+    """Per tier, the most servers load-tested together (cluster rows); tiers without cluster rows are left out."""
+    if "constant_data" not in capacity.children:
+        return {}
+    const = capacity["constant_data"].to_dataset()
+    if "obs_level" not in const.coords or "obs_tier" not in const.coords:
+        return {}
+    cluster = np.asarray(const["obs_level"].values, dtype=str) == "cluster"
+    tiers = np.asarray(const["obs_tier"].values, dtype=str)
+    n = np.asarray(const["n"].values, float)
+    return {str(t): int(n[cluster & (tiers == t)].max()) for t in np.unique(tiers[cluster])}
+
+
+def _relative_capacity(capacity: xr.DataTree, tier: str, servers: float) -> dict[str, float]:
+    """How many single servers ``servers`` servers of ``tier`` are worth, per draw of (σ', κ'), summarised."""
+    post = capacity["posterior"]
+    sigma = post["sigma_cluster"].sel({TIER: tier}).values
+    kappa = post["kappa_cluster"].sel({TIER: tier}).values
+    return _q(usl.relative_capacity(float(servers), sigma, kappa))
+
+
+def _largest(fleets: Sequence[Fleet]) -> tuple[int, str]:
+    """The largest fleet and where it is stated (0 and "" when there is none)."""
+    if not fleets:
+        return 0, ""
+    top = max(f.servers for f in fleets)
+    return int(top), _names([f.where for f in fleets if f.servers == top])
+
+
+def _reach(fleets: Sequence[Fleet], above: int) -> list[tuple[int, str, bool]]:
+    """The stated fleets larger than ``above`` servers, as (servers, words, from the sweep): the scenarios' largest,
+    then the intensity sweep's where it is larger still."""
+    m_s, in_s = _largest([f for f in fleets if not f.in_sweep])
+    m_w, in_w = _largest([f for f in fleets if f.in_sweep])
+    out = [(m_s, f"{m_s} servers in {in_s}", False)] if m_s > above else []
+    if m_w > max(m_s, above):
+        out.append((m_w, f"{m_w} at sweep intensity {in_w}", True))
+    return out
+
+
+def _worth(capacity: xr.DataTree, tier: str, sizes: Sequence[int]) -> tuple[dict, str]:
+    """The relative capacity of each fleet size (by size) and its words."""
+    rel = {m: _relative_capacity(capacity, tier, m) for m in sizes}
+    words = [f"{m} servers are worth {_times(rel[m])} single ones" if i == 0 else f"{m} are worth {_times(rel[m])}"
+             for i, m in enumerate(sizes)]
+    return {str(m): q for m, q in rel.items()}, ", ".join(words)
+
+
+def scale_out_caveats(capacity: xr.DataTree, fleets: Sequence[Fleet]) -> list[dict]:
+    """``scale_out_prior`` and ``scale_out_extrapolated``, one per tier at most."""
+    tested = most_servers_tested(capacity)
+    out = []
+    for tier in dict.fromkeys(f.tier for f in fleets):
+        sizes = [f for f in fleets if f.tier == tier and f.servers is not None and np.isfinite(f.servers)]
+        top = tested.get(tier, 1)
+        reach = _reach(sizes, above=top)
+        if not reach:
+            continue
+        m = max(r[0] for r in reach)
+        sweep = any(r[2] for r in reach)  # a sweep fleet is named: the sweep's page repeats the caveat
+        rel, worth = _worth(capacity, tier, [r[0] for r in reach])
+        stated = ", ".join(r[1] for r in reach)
+        if tier not in tested:
+            text = (f"No load test ran several '{tier}' servers together, so how that tier's throughput grows with "
+                    f"servers is the prior's assumption: {worth}. Its fleets ({stated}) rest on it; a load test of 2, "
+                    f"4 and 8 servers behind the load balancer (level 'cluster') would measure it.")
+            out.append({"kind": "scale_out_prior", "tier": tier, "servers": m, "relative_capacity": rel,
+                        "sweep_fleets": sweep, "text": text})
+        else:
+            rel_top = _relative_capacity(capacity, tier, top)
+            text = (f"The '{tier}' fleets ({stated}) exceed the {top} servers load-tested together, so the "
+                    f"scalability law is extrapolated there: {worth}, against {_times(rel_top)} measured at {top}. A "
+                    f"cluster load test up to {m} servers would check it.")
+            out.append({"kind": "scale_out_extrapolated", "tier": tier, "servers": m, "tested_servers": top,
+                        "relative_capacity": rel, "relative_capacity_tested": rel_top, "sweep_fleets": sweep,
+                        "text": text})
+    return out
+
+
+def _pairs(capacity_draws: xr.Dataset):
+    """(scenario, tier, instance type, config label, vCPUs) of every scenario's tier in the simulation's draws."""
+    scenarios = capacity_draws[SCENARIO].values.tolist() if SCENARIO in capacity_draws.dims else [None]
+    for s in scenarios:
+        for t in capacity_draws[TIER].values.tolist():
+            at = {TIER: t} | ({} if s is None else {SCENARIO: s})
+            sel = {k: v for k, v in at.items() if k in capacity_draws["config"].dims}
+            yield (s, str(t), str(capacity_draws["instance_type"].sel(sel).values),
+                   str(capacity_draws["config"].sel(sel).values), float(capacity_draws["vcpus"].sel(sel).values))
+
+
+def scale_up_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset) -> list[dict]:
+    """``scale_up_extrapolated``: one per (tier, instance type, config) whose vCPUs exceed the config's tested cores."""
+    const = capacity["constant_data"].to_dataset() if "constant_data" in capacity.children else xr.Dataset()
+    if "cfg_n_max" not in const or not {"config", "vcpus", "instance_type"} <= set(capacity_draws.coords):
+        return []
+    post = capacity["posterior"]
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    vcpus_of: dict[tuple[str, str, str], float] = {}
+    for s, tier, itype, config, vcpus in _pairs(capacity_draws):
+        n_max = float(const["cfg_n_max"].sel({CONFIG: config}).values)
+        if vcpus > n_max:
+            key = (tier, itype, config)
+            seen.setdefault(key, []).append("" if s is None else str(s))
+            vcpus_of[key] = vcpus
+    out = []
+    for (tier, itype, config), where in seen.items():
+        one = post.sel({CONFIG: config})
+        n_max = float(const["cfg_n_max"].sel({CONFIG: config}).values)
+        vcpus = vcpus_of[(tier, itype, config)]
+        at_v = _q(usl.throughput(vcpus, one["sigma"].values, one["kappa"].values, one["lam"].values))
+        at_top = _q(usl.throughput(n_max, one["sigma"].values, one["kappa"].values, one["lam"].values))
+        name = str(post["config_name"].sel({CONFIG: config}).values) if "config_name" in post.coords else config
+        curve = "its own load test" if name == itype else f"the load test of {name}"
+        scen = _names([w for w in where if w])
+        text = (f"Tier '{tier}' runs {itype} ({vcpus:g} vCPUs){f' in {scen}' if scen else ''}, but the per-core "
+                f"curve it uses ({curve}) was measured up to {n_max:g} cores, so one server's throughput is "
+                f"extrapolated: {_rps(at_v)}, against {_rps(at_top)} at {n_max:g} cores. A load test of {itype} "
+                f"at all its cores would measure it.")
+        out.append({"kind": "scale_up_extrapolated", "tier": tier, "instance_type": itype, "config": config,
+                    "vcpus": vcpus, "tested_cores": n_max, "scenarios": [w for w in where if w],
+                    "node_throughput": at_v, "node_throughput_tested": at_top, "text": text})
+    return out
+
+
+def capacity_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset, fleets: Sequence[Fleet]) -> list[dict]:
+    """Every capacity caveat of a run: scale-up first (one server), then scale-out (several)."""
+    return [*scale_up_caveats(capacity, capacity_draws), *scale_out_caveats(capacity, fleets)]

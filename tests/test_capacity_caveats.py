@@ -1,0 +1,148 @@
+"""Capacity caveats: page 1 says when a fleet rests on the scalability curve beyond what was load-tested."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayescap.capacity_caveats import Fleet, capacity_caveats, scale_out_caveats, scale_up_caveats, most_servers_tested
+from bayescap.dims import CHAIN, CONFIG, DRAW, SCENARIO, TIER
+from bayescap.pipeline import stated_fleets
+
+N = 200  # draws per chain
+
+
+def capacity(*, app_cluster_nodes=(1, 2, 4, 6)) -> xr.DataTree:
+    """Tier 'static' (c6i.xlarge, 4 cores tested, no cluster rows) and 'app' (c6i.2xlarge, 8 cores, cluster rows).
+
+    sigma' runs evenly over [0.02, 0.10] in the draws and kappa' is 0, so C(m) = m / (1 + sigma' (m - 1)) is known.
+    """
+    sig_c = np.linspace(0.02, 0.10, 2 * N).reshape(2, N)
+    post = xr.Dataset(
+        {
+            "sigma_cluster": ((CHAIN, DRAW, TIER), np.stack([sig_c, sig_c], axis=-1)),
+            "kappa_cluster": ((CHAIN, DRAW, TIER), np.zeros((2, N, 2))),
+            "sigma": ((CHAIN, DRAW, CONFIG), np.full((2, N, 2), 0.05)),
+            "kappa": ((CHAIN, DRAW, CONFIG), np.zeros((2, N, 2))),
+            "lam": ((CHAIN, DRAW, CONFIG), np.stack([np.full((2, N), 1000.0), np.linspace(90.0, 110.0, 2 * N).reshape(2, N)], -1)),
+        },
+        coords={TIER: ["static", "app"], CONFIG: ["c6i.xlarge", "c6i.2xlarge"], "config_name": (CONFIG, ["c6i.xlarge", "c6i.2xlarge"])},
+    )
+    node_n = [1, 2, 4, 1, 2, 4, 8]
+    n = [*node_n, *app_cluster_nodes]
+    level = ["node"] * len(node_n) + ["cluster"] * len(app_cluster_nodes)
+    tier = ["static"] * 3 + ["app"] * 4 + ["app"] * len(app_cluster_nodes)
+    const = xr.Dataset(
+        {"n": ("obs", np.array(n, float)), "cfg_n_max": (CONFIG, [4.0, 8.0])},
+        coords={"obs_level": ("obs", level), "obs_tier": ("obs", tier), CONFIG: ["c6i.xlarge", "c6i.2xlarge"]},
+    )
+    return xr.DataTree.from_dict({"posterior": post, "constant_data": const})
+
+
+def relative(m: float) -> float:
+    """The median of C(m) over the draws above (sigma' = 0.06 at the median)."""
+    return m / (1.0 + 0.06 * (m - 1.0))
+
+
+def test_the_most_servers_tested_together_is_read_per_tier():
+    assert most_servers_tested(capacity()) == {"app": 6}
+    assert most_servers_tested(capacity(app_cluster_nodes=())) == {}
+
+
+def test_a_fleet_of_one_tier_without_cluster_rows_rests_on_the_prior():
+    fleets = [Fleet("baseline", "static", 2), Fleet("aggressive", "static", 4), Fleet("baseline", "app", 6),
+              Fleet("aggressive", "app", 6), Fleet("2", "static", 20, in_sweep=True)]
+    (c,) = scale_out_caveats(capacity(), fleets)  # the app's 6 servers were load-tested together: nothing to say
+    assert c["kind"] == "scale_out_prior" and c["tier"] == "static" and c["servers"] == 20
+    assert c["relative_capacity"]["4"]["median"] == pytest.approx(relative(4), rel=1e-3)
+    assert c["relative_capacity"]["20"]["median"] == pytest.approx(relative(20), rel=1e-3)
+    assert c["relative_capacity"]["20"]["q05"] < c["relative_capacity"]["20"]["median"] < c["relative_capacity"]["20"]["q95"]
+    assert "No load test ran several 'static' servers together" in c["text"] and "prior's assumption" in c["text"]
+    assert "4 servers in aggressive, 20 at sweep intensity 2" in c["text"] and c["sweep_fleets"]
+    assert f"4 servers are worth {relative(4):.1f} (90%: " in c["text"] and f"20 are worth {relative(20):.1f}" in c["text"]
+    # one server needs no scale-out curve; a sweep no larger than the scenarios adds nothing
+    assert scale_out_caveats(capacity(), [Fleet("baseline", "static", 1)]) == []
+    (c,) = scale_out_caveats(capacity(), [Fleet("a", "static", 3), Fleet("1", "static", 3, in_sweep=True)])
+    assert "sweep" not in c["text"] and list(c["relative_capacity"]) == ["3"] and not c["sweep_fleets"]
+
+
+def test_a_fleet_beyond_the_servers_tested_together_is_an_extrapolation():
+    fleets = [Fleet("baseline", "app", 6), Fleet("aggressive", "app", 11), Fleet("autoscale", "app", 11),
+              Fleet("3", "app", 20, in_sweep=True), Fleet("4", "app", None, in_sweep=True)]
+    (c,) = scale_out_caveats(capacity(), fleets)
+    assert c["kind"] == "scale_out_extrapolated" and (c["servers"], c["tested_servers"]) == (20, 6)
+    assert c["relative_capacity_tested"]["median"] == pytest.approx(relative(6), rel=1e-3)
+    assert c["relative_capacity"]["11"]["median"] == pytest.approx(relative(11), rel=1e-3)
+    assert "11 servers in aggressive and autoscale, 20 at sweep intensity 3" in c["text"]
+    assert "exceed the 6 servers load-tested together" in c["text"] and "up to 20 servers" in c["text"]
+    assert f"against {relative(6):.1f} (90%: " in c["text"] and "measured at 6" in c["text"]
+    assert scale_out_caveats(capacity(), fleets[:1]) == []  # 6 of 6: measured
+    assert scale_out_caveats(capacity(app_cluster_nodes=(1, 2, 4, 8, 12, 20)), fleets) == []
+
+
+def draws(vcpus: dict[str, float]) -> xr.Dataset:
+    """The simulation's capacity draws: coords config, instance_type and vcpus on (scenario, tier)."""
+    names = list(vcpus)
+    return xr.Dataset(
+        {"node_throughput": ((SCENARIO, DRAW, TIER), np.ones((len(names), 4, 2)))},
+        coords={SCENARIO: names, TIER: ["static", "app"],
+                CONFIG: ((SCENARIO, TIER), [["c6i.xlarge", "c6i.2xlarge"]] * len(names)),
+                "instance_type": ((SCENARIO, TIER), [["c6i.xlarge", f"c6i.{vcpus[s] // 4:g}xlarge"] for s in names]),
+                "vcpus": ((SCENARIO, TIER), [[4.0, float(vcpus[s])] for s in names])},
+    )
+
+
+def test_an_instance_with_more_cores_than_its_curve_was_measured_at_is_an_extrapolation():
+    assert scale_up_caveats(capacity(), draws({"baseline": 8})) == []
+    (c,) = scale_up_caveats(capacity(), draws({"baseline": 8, "big": 32, "bigger": 32}))
+    assert c["kind"] == "scale_up_extrapolated" and c["tier"] == "app" and c["scenarios"] == ["big", "bigger"]
+    assert (c["vcpus"], c["tested_cores"], c["instance_type"]) == (32.0, 8.0, "c6i.8xlarge")
+    usl_32 = 100.0 * 32 / (1 + 0.05 * 31)  # lam 100 at the median, sigma 0.05, kappa 0
+    assert c["node_throughput"]["median"] == pytest.approx(usl_32, rel=1e-3)
+    assert c["node_throughput_tested"]["median"] == pytest.approx(100.0 * 8 / (1 + 0.05 * 7), rel=1e-3)
+    assert "the load test of c6i.2xlarge" in c["text"] and "measured up to 8 cores" in c["text"]
+    assert "in big and bigger" in c["text"]
+
+
+def test_capacity_caveats_put_one_server_before_several():
+    kinds = [c["kind"] for c in capacity_caveats(capacity(), draws({"big": 32}),
+                                                 [Fleet("big", "static", 4), Fleet("big", "app", 11)])]
+    assert kinds == ["scale_up_extrapolated", "scale_out_prior", "scale_out_extrapolated"]
+
+
+def test_the_stated_fleets_are_the_scenarios_and_the_sweeps():
+    summary = {
+        "scenarios": [{"name": "baseline", "fleet": {"app": {"servers": 6}, "static": {"servers": 2}}}],
+        "sweep": {"points": [{"intensity": 1.5, "fleet": {"app": {"servers": 8}}},
+                             {"intensity": 4.0, "fleet": {"app": {"servers": None}}}]},
+    }
+    assert stated_fleets(summary) == [Fleet("baseline", "app", 6), Fleet("baseline", "static", 2),
+                                      Fleet("1.5", "app", 8, in_sweep=True), Fleet("4", "app", None, in_sweep=True)]
+    assert stated_fleets({"scenarios": summary["scenarios"], "sweep": None}) == stated_fleets(summary)[:2]
+
+
+def test_a_caveat_that_names_sweep_fleets_is_repeated_on_the_sweep_page_and_its_numbers_check(tmp_path):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayescap.report import render_pages
+    from bayescap.report.run_files import read_run
+    from bayescap.report.synthetic_run import write_synthetic_run
+    from bayescap.report.verify import config_sources_of, page_texts, unverified_numbers
+
+    run = write_synthetic_run(tmp_path / "run", seed=3, draws=200)
+    summary = json.loads((run / "summary.json").read_text())
+    fleets = [Fleet("baseline", "static", 4), Fleet("6", "static", 20, in_sweep=True), Fleet("baseline", "app", 11)]
+    summary["caveats"] = scale_out_caveats(capacity(), fleets)
+    assert [c["sweep_fleets"] for c in summary["caveats"]] == [True, False]
+    (run / "summary.json").write_text(json.dumps(summary))
+    files = read_run(run)
+    figs, _ = render_pages(files)
+    pages = [" ".join(" ".join(t for _, t in page_texts(f)).split()) for f in figs]
+    prior, beyond = "Caveat: No load test ran several 'static' servers", "Caveat: The 'app' fleets (11 servers"
+    assert prior in pages[0] and beyond in pages[0]
+    assert sum(prior in p for p in pages) == 2 and sum(beyond in p for p in pages) == 1  # and the sweep's page
+    assert unverified_numbers(figs, files.summary, config_sources=config_sources_of(run)) == []
