@@ -137,12 +137,14 @@ def scale_out_caveats(capacity: xr.DataTree, fleets: Sequence[Fleet]) -> list[di
 def _pairs(capacity_draws: xr.Dataset):
     """(scenario, tier, instance type, config label, vCPUs) of every scenario's tier in the simulation's draws."""
     scenarios = capacity_draws[SCENARIO].values.tolist() if SCENARIO in capacity_draws.dims else [None]
+
+    def at(name: str, s, t):
+        coord = capacity_draws[name]
+        return coord.sel({k: v for k, v in ((SCENARIO, s), (TIER, t)) if k in coord.dims}).values.item()
+
     for s in scenarios:
         for t in capacity_draws[TIER].values.tolist():
-            at = {TIER: t} | ({} if s is None else {SCENARIO: s})
-            sel = {k: v for k, v in at.items() if k in capacity_draws["config"].dims}
-            yield (s, str(t), str(capacity_draws["instance_type"].sel(sel).values),
-                   str(capacity_draws["config"].sel(sel).values), float(capacity_draws["vcpus"].sel(sel).values))
+            yield s, str(t), str(at("instance_type", s, t)), str(at("config", s, t)), float(at("vcpus", s, t))
 
 
 def scale_up_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset) -> list[dict]:

@@ -82,15 +82,17 @@ def test_a_fleet_beyond_the_servers_tested_together_is_an_extrapolation():
 
 
 def draws(vcpus: dict[str, float]) -> xr.Dataset:
-    """The simulation's capacity draws: coords config, instance_type and vcpus on (scenario, tier)."""
-    names = list(vcpus)
-    return xr.Dataset(
-        {"node_throughput": ((SCENARIO, DRAW, TIER), np.ones((len(names), 4, 2)))},
-        coords={SCENARIO: names, TIER: ["static", "app"],
-                CONFIG: ((SCENARIO, TIER), [["c6i.xlarge", "c6i.2xlarge"]] * len(names)),
-                "instance_type": ((SCENARIO, TIER), [["c6i.xlarge", f"c6i.{vcpus[s] // 4:g}xlarge"] for s in names]),
-                "vcpus": ((SCENARIO, TIER), [[4.0, float(vcpus[s])] for s in names])},
-    )
+    """The simulation's capacity draws, stacked over scenarios as the pipeline stacks them: a coord that is the same
+    in every scenario (here the config) stays on ``tier``, one that differs (vCPUs, instance type) gets ``scenario``."""
+    parts = [
+        xr.Dataset(
+            {"node_throughput": ((DRAW, TIER), np.ones((4, 2)))},
+            coords={TIER: ["static", "app"], CONFIG: (TIER, ["c6i.xlarge", "c6i.2xlarge"]),
+                    "instance_type": (TIER, ["c6i.xlarge", f"c6i.{v // 4:g}xlarge"]), "vcpus": (TIER, [4.0, float(v)])},
+        )
+        for v in vcpus.values()
+    ]
+    return xr.concat(parts, dim=SCENARIO, join="outer").assign_coords({SCENARIO: list(vcpus)})
 
 
 def test_an_instance_with_more_cores_than_its_curve_was_measured_at_is_an_extrapolation():
