@@ -2,17 +2,20 @@
 
 The load tests measure one server at up to ``n_max`` cores (node rows) and, where given, up to ``M`` servers behind the
 load balancer (cluster rows). The simulation sizes fleets with the fitted curves wherever the scenario takes them, so
-three situations put a decision on an assumption rather than on a measurement; each gets a caveat with the numbers
-behind it (same dict shape as :mod:`bayescap.caveats`: ``kind``, ``text``, the figures):
+three situations put a decision on an assumption rather than on a measurement, and a fourth, curves that miss the
+measurements, puts every number on them; each gets a caveat with the numbers behind it (same dict shape as
+:mod:`bayescap.caveats`: ``kind``, ``text``, the figures):
 
 - ``scale_out_prior``: a fleet of 2 or more servers in a tier with no cluster rows: how throughput grows with the
   number of servers (contention σ', coherency κ') is the prior's;
 - ``scale_out_extrapolated``: a fleet larger than the most servers load-tested together: the cluster curve is
   extrapolated from 1..M servers;
-- ``scale_up_extrapolated``: an instance type with more vCPUs than the cores its per-core curve was measured at.
+- ``scale_up_extrapolated``: an instance type with more vCPUs than the cores its per-core curve was measured at;
+- ``capacity_ppc_mismatch``: the fitted curves miss the load test's measurements (more outside the model's 90%
+  prediction ranges than chance allows), whatever the fleet.
 
-Each caveat gives the posterior (prior, for ``scale_out_prior``) 90% interval of what the extrapolated curve says, so the
-reader sees how much rests on it. numpy, xarray and :mod:`bayescap.usl` only: no model code.
+Each extrapolation caveat gives the posterior (prior, for ``scale_out_prior``) 90% interval of what the extrapolated
+curve says, so the reader sees how much rests on it. numpy, xarray, :mod:`bayescap.usl` and :mod:`bayescap.checks` only: no model code.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from bayescap import usl
+from bayescap.checks import capacity_ppc_of
 from bayescap.dims import CONFIG, SCENARIO, TIER
 
 
@@ -181,6 +185,22 @@ def scale_up_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset) -> list[
     return out
 
 
+def ppc_caveats(capacity: xr.DataTree) -> list[dict]:
+    """``capacity_ppc_mismatch``: fewer load-test measurements inside the model's 90% prediction ranges than chance
+    allows (:func:`bayescap.checks.capacity_ppc`, the check the report's appendix draws): the curves miss the data."""
+    group = {g: capacity[g].to_dataset() for g in ("observed_data", "posterior_predictive") if g in capacity.children}
+    check = capacity_ppc_of(group.get("observed_data"), group.get("posterior_predictive"))
+    if check is None or check["ok"]:
+        return []
+    worst = [f"{label} ({k} of {n} outside)" for label, (k, n) in list(check["outside"].items())[:3]]
+    text = (f"The capacity model does not fit the load test: only {check['inside']} of its {check['rows']} "
+            f"measurements lie inside the model's 90% prediction ranges, where a model that fits leaves at least "
+            f"{check['min_inside']} inside by chance. Most outside: {_names(worst)}. Throughputs, server counts and "
+            f"costs rest on curves that miss those measurements: look for a ceiling that is not the servers' (the "
+            f"network, a database, the load generator) or for broken runs in the load test.")
+    return [{"kind": "capacity_ppc_mismatch", **check, "text": text}]
+
+
 def capacity_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset, fleets: Sequence[Fleet]) -> list[dict]:
-    """Every capacity caveat of a run: scale-up first (one server), then scale-out (several)."""
-    return [*scale_up_caveats(capacity, capacity_draws), *scale_out_caveats(capacity, fleets)]
+    """Every capacity caveat of a run: the fit's check first, then scale-up (one server), then scale-out."""
+    return [*ppc_caveats(capacity), *scale_up_caveats(capacity, capacity_draws), *scale_out_caveats(capacity, fleets)]

@@ -399,3 +399,58 @@ def traffic_ppc_of(node) -> dict | None:
     replicated = rep[name].transpose(CHAIN, DRAW, DATE).values.reshape(-1, rep.sizes[DATE])
     observed = obs[name].reindex({DATE: rep[DATE].values}) if DATE in rep.coords else obs[name]
     return {"variable": str(name), **traffic_ppc(observed.values, replicated, dates=observed[DATE].values)}
+
+
+def load_test_row_labels(obs) -> np.ndarray:
+    """Each load-test row's configuration as the capacity fit writes it (``obs_config``; a cluster row is labelled
+    ``<config> cluster``); ``all`` when the rows carry no configuration. ``obs``: the fit's ``observed_data``."""
+    n = next(iter(obs.data_vars.values())).size if obs.data_vars else 0
+    if "obs_config" not in obs.coords:
+        return np.array(["all"] * n)
+    labels = np.asarray(obs["obs_config"].values).astype(str)
+    if "obs_level" in obs.coords:
+        cluster = np.asarray(obs["obs_level"].values).astype(str) == "cluster"
+        labels = np.where(cluster, np.char.add(labels, " cluster"), labels)
+    return labels
+
+
+def capacity_ppc(observed: np.ndarray, replicated: np.ndarray, labels: Sequence[str], *, level: float = 0.9,
+                 alpha: float = 0.01) -> dict:
+    """Do the capacity model's replicated load tests cover the measured throughputs?
+
+    ``replicated``: (draws, rows) posterior predictive draws of the rows of ``observed``; ``labels``: each row's
+    configuration. A row is inside when its measurement lies in the central ``level`` interval of its replicas. A
+    model that fits leaves about ``level`` of the rows inside; the check fails when fewer are inside than chance
+    allows at ``alpha`` (the ``alpha`` quantile of Binomial(rows, level): ``min_inside``). Returns ``{"ok", "level",
+    "rows", "inside", "min_inside", "outside": {label: [outside, rows]}}``, the labels with a row outside, most
+    outside first.
+    """
+    from scipy.stats import binom
+
+    y = np.asarray(observed, dtype=float)
+    rep = np.asarray(replicated, dtype=float)
+    if rep.ndim != 2 or rep.shape[1] != y.size:
+        raise ValueError(f"replicated must be (draws, {y.size} rows), got shape {rep.shape}")
+    lo, hi = np.nanquantile(rep, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    inside = (y >= lo) & (y <= hi)
+    labels = np.asarray(labels).astype(str)
+    outside = {str(c): [int((~inside[labels == c]).sum()), int((labels == c).sum())] for c in dict.fromkeys(labels)}
+    outside = dict(sorted(((c, v) for c, v in outside.items() if v[0]), key=lambda kv: -kv[1][0] / kv[1][1]))
+    min_inside = int(binom.ppf(alpha, y.size, level))
+    return {"ok": bool(inside.sum() >= min_inside), "level": level, "rows": int(y.size), "inside": int(inside.sum()),
+            "min_inside": min_inside, "outside": outside}
+
+
+def capacity_ppc_of(observed_data, posterior_predictive) -> dict | None:
+    """:func:`capacity_ppc` of a capacity fit's ``observed_data`` and ``posterior_predictive`` Datasets (the load
+    test's rows on ``obs``); None where the fit saved no replicated load test."""
+    from bayescap.dims import CHAIN, DRAW, OBS
+
+    if observed_data is None or posterior_predictive is None or not observed_data.data_vars:
+        return None
+    name = next(iter(observed_data.data_vars))
+    if name not in posterior_predictive.data_vars or OBS not in posterior_predictive[name].dims:
+        return None
+    rep = posterior_predictive[name]
+    rep = rep.stack(_s=[d for d in (CHAIN, DRAW) if d in rep.dims]).transpose("_s", OBS).values
+    return capacity_ppc(observed_data[name].values, rep, load_test_row_labels(observed_data))

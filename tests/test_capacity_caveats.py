@@ -148,3 +148,56 @@ def test_a_caveat_that_names_sweep_fleets_is_repeated_on_the_sweep_page_and_its_
     assert prior in pages[0] and beyond in pages[0]
     assert sum(prior in p for p in pages) == 2 and sum(beyond in p for p in pages) == 1  # and the sweep's page
     assert unverified_numbers(figs, files.summary, config_sources=config_sources_of(run)) == []
+
+
+def test_the_load_test_check_fails_only_when_fewer_rows_are_inside_than_chance_allows():
+    from scipy.stats import binom
+
+    from bayescap.checks import capacity_ppc
+
+    rng = np.random.default_rng(0)
+    y = np.linspace(100.0, 1000.0, 50)
+    rep = y[None, :] * (1.0 + 0.05 * rng.standard_normal((4000, 50)))  # replicas centred on every measurement
+    labels = ["a"] * 20 + ["b"] * 30
+    fit = capacity_ppc(y, rep, labels)
+    assert fit["ok"] and fit["inside"] == 50 and fit["outside"] == {}
+    assert fit["min_inside"] == int(binom.ppf(0.01, 50, 0.9)) == 40
+    missed = y.copy()
+    missed[20:31] *= 1.5  # 11 of config b's 30 rows far above their replicas: 39 inside, one fewer than chance allows
+    check = capacity_ppc(missed, rep, labels)
+    assert not check["ok"] and check["inside"] == 39 and check["outside"] == {"b": [11, 30]}
+    missed[30] = y[30]  # 10 outside: 40 inside, what chance allows
+    assert capacity_ppc(missed, rep, labels)["ok"]
+
+
+def test_curves_that_miss_the_load_test_are_a_caveat_naming_the_worst_configurations():
+    y = np.linspace(100.0, 1000.0, 12)
+    rep = y[None, None, :] * (1.0 + 0.05 * np.random.default_rng(1).standard_normal((2, 500, 12)))
+    observed = y.copy()
+    observed[:5] *= 2.0  # c6i.xlarge's 4 node rows and one of c6i.2xlarge's: far above the model
+    obs_coords = {"obs_config": ("obs", ["c6i.xlarge"] * 4 + ["c6i.2xlarge"] * 8),
+                  "obs_level": ("obs", ["node"] * 10 + ["cluster"] * 2)}
+    tree = xr.DataTree.from_dict({
+        "observed_data": xr.Dataset({"throughput": ("obs", observed)}, coords=obs_coords),
+        "posterior_predictive": xr.Dataset({"throughput": ((CHAIN, DRAW, "obs"), rep)}, coords=obs_coords),
+    })
+    from bayescap.capacity_caveats import ppc_caveats
+
+    (c,) = ppc_caveats(tree)
+    assert c["kind"] == "capacity_ppc_mismatch" and (c["inside"], c["rows"]) == (7, 12)
+    assert list(c["outside"]) == ["c6i.xlarge", "c6i.2xlarge"]  # cluster rows are their own label
+    assert "only 7 of its 12 measurements" in c["text"] and "c6i.xlarge (4 of 4 outside) and c6i.2xlarge (1 of 6 outside)" in c["text"]
+    tree["observed_data"] = xr.Dataset({"throughput": ("obs", y)}, coords=obs_coords)
+    assert ppc_caveats(tree) == []
+
+
+def test_the_capacity_command_prints_the_load_test_check_and_warns_when_it_fails():
+    from bayescap.commands.capacity import format_ppc
+
+    ok = {"ok": True, "level": 0.9, "rows": 50, "inside": 48, "min_inside": 40, "outside": {"a": [2, 20]}}
+    assert format_ppc(ok) == ("load-test check: 48 of 50 measurements inside the model's 90% prediction ranges "
+                              "(a model that fits: at least 40)")
+    bad = {**ok, "ok": False, "inside": 30, "outside": {"b cluster": [8, 10], "a": [12, 40]}}
+    line = format_ppc(bad)
+    assert line.startswith("warning: the curves miss the load test: 30 of 50") and "most outside: b cluster 8 of 10, a 12 of 40" in line
+    assert format_ppc(None) is None

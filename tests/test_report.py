@@ -25,7 +25,7 @@ from bayescap.errors import InputError, OutputError
 from bayescap.report import build_report, render_pages
 from bayescap.report.builder import SECTIONS, write_pdf
 from bayescap.report.formatting import interval_cells, median_range
-from bayescap.report.pages_method import _row_labels
+from bayescap.checks import load_test_row_labels
 from bayescap.report.run_files import read_run
 from bayescap.report.synthetic_run import write_synthetic_run
 from bayescap.report.verify import (
@@ -266,7 +266,7 @@ def test_the_load_test_check_colours_each_configuration(good_run):
     labels = {t.get_text() for t in check.get_legend().get_texts()}
     assert labels == {str(c) for c in obs["obs_config"].values}
     marked = obs.assign_coords(obs_level=("obs", ["cluster"] + ["node"] * (obs.sizes["obs"] - 1)))
-    assert _row_labels(marked, obs.sizes["obs"])[0] == f"{obs['obs_config'].values[0]} cluster"
+    assert load_test_row_labels(marked)[0] == f"{obs['obs_config'].values[0]} cluster"
 
 
 def test_page_one_explains_intervals_in_plain_words(good_run):

@@ -71,6 +71,19 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
+def format_ppc(check: dict | None) -> str | None:
+    """The load-test check's line (:func:`bayescap.checks.capacity_ppc`), a warning when it fails."""
+    if check is None:
+        return None
+    line = (f"{check['inside']} of {check['rows']} measurements inside the model's {check['level']:.0%} prediction "
+            f"ranges (a model that fits: at least {check['min_inside']})")
+    if check["ok"]:
+        return f"load-test check: {line}"
+    worst = ", ".join(f"{label} {k} of {n}" for label, (k, n) in list(check["outside"].items())[:3])
+    return (f"warning: the curves miss the load test: {line}; most outside: {worst}. Look for a ceiling that is not "
+            "the servers' (network, database, load generator) or for broken runs")
+
+
 def format_summary(summary: dict, diag: dict) -> str:
     """The table the command prints (kept separate so it can be tested without a fit)."""
     lines = []
@@ -104,7 +117,7 @@ def format_summary(summary: dict, diag: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bayescap.checks import model_checks
+    from bayescap.checks import capacity_ppc_of, model_checks
     from bayescap.inputs.loadtest import read_loadtest
     from bayescap.models.capacity import diagnostics, summarise_capacity
     from bayescap.pipeline import fit_capacity_checked, sampler_record, with_reported_ess
@@ -118,9 +131,12 @@ def run(args: argparse.Namespace) -> int:
     diag = with_reported_ess(diagnostics(tree), tree, "capacity")  # as a forecast's checks see the fit
     diag["sampler"] = sampler_record(tree)
     checks = model_checks({"capacity": diag}, None)
+    ppc = capacity_ppc_of(tree["observed_data"].to_dataset(), tree["posterior_predictive"].to_dataset())
     print(format_summary(summary, diag))
+    if (line := format_ppc(ppc)) is not None:
+        print(line)
     if not checks["ok"]:
         print("warning: the fit failed its checks (" + "; ".join(checks["problems"]) + "): do not use these numbers "
               "yet; rerun with more --draws and --tune")
-    write_json_output(args, {**summary, "diagnostics": diag, "checks": checks})
+    write_json_output(args, {**summary, "diagnostics": diag, "checks": checks, "load_test_check": ppc})
     return 0

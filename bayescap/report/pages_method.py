@@ -10,7 +10,15 @@ import numpy as np
 import xarray as xr
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from bayescap.checks import ESS_BULK_MIN, R_HAT_MAX, backtest_methods, backtest_origin_problems, coverage_ranges
+from bayescap.checks import (
+    ESS_BULK_MIN,
+    R_HAT_MAX,
+    backtest_methods,
+    backtest_origin_problems,
+    capacity_ppc_of,
+    coverage_ranges,
+    load_test_row_labels,
+)
 from bayescap.dims import OBS
 from bayescap.report import layout, style
 from bayescap.report.formatting import fmt_int, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
@@ -319,18 +327,6 @@ def all_metrics_pages(doc: Doc, files: RunFiles) -> Page | None:
     return differences_table(doc, page, summary)
 
 
-def _row_labels(obs: xr.Dataset, n: int) -> np.ndarray:
-    """Each load-test row's configuration (as the capacity fit writes it: ``obs_config``; a cluster row of a
-    configuration is labelled ``<config> cluster``); ``all`` when the rows carry no configuration."""
-    if "obs_config" not in obs.coords:
-        return np.array(["all"] * n)
-    labels = np.asarray(obs["obs_config"].values).astype(str)
-    if "obs_level" in obs.coords:
-        cluster = np.asarray(obs["obs_level"].values).astype(str) == "cluster"
-        labels = np.where(cluster, np.char.add(labels, " cluster"), labels)
-    return labels
-
-
 def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     obs = files.group("capacity", "observed_data")
     pp = files.group("capacity", "posterior_predictive")
@@ -346,7 +342,7 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
         return layout.missing_note(doc, page, "capacity posterior_predictive has no 'obs' dimension.")
     lo, med, hi = np.nanquantile(rep, [0.05, 0.5, 0.95], axis=0)
     page, (ax,) = layout.axes_block(doc, page, 2.7, left_in=2.0, right_in=2.0)
-    configs = _row_labels(obs, measured.size)
+    configs = load_test_row_labels(obs)
     for i, cfg in enumerate(dict.fromkeys(configs)):
         sel = configs == cfg
         ax.errorbar(
@@ -372,11 +368,11 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     ax.set_xlabel("measured throughput (req/s, log scale)")
     ax.set_ylabel("model's prediction (req/s, log scale)")
     ax.legend(loc="upper left", fontsize=style.FONT_TINY)
-    inside = float(np.mean((measured >= lo) & (measured <= hi)))
+    check = capacity_ppc_of(obs, pp)  # the same check as page 1's caveat (bayescap.capacity_caveats)
     verdict = (
         "most measured points lie inside the model's 90% prediction ranges"
-        if inside >= 0.8
-        else "too many measured points fall outside the model's 90% prediction ranges: check the noise model"
+        if check is None or check["ok"]
+        else "more measured points fall outside the model's 90% prediction ranges than chance allows (see page 1)"
     )
     return layout.takeaway(doc, page, f"Check: {verdict} (bars: 90% ranges; dashed: perfect agreement).")
 
