@@ -49,6 +49,13 @@ def test_diagnose_prints_the_table_and_writes_trace_rank_and_ppc_plots(runs, cap
         assert f"      {check['outliers'][0]['date']}: observed " in outside.group(0)
     else:
         assert outside is None and "days outside all" not in out
+    # the capacity model's load-test check, as `bayescap capacity` prints it
+    from bayescap.checks import capacity_ppc_of
+
+    cap = read_run(run).posteriors["capacity"]
+    load = capacity_ppc_of(cap["observed_data"].to_dataset(), cap["posterior_predictive"].to_dataset())
+    assert (f"\n  load-test check: {load['inside']} of {load['rows']} measurements inside the model's 90% prediction "
+            f"ranges (a model that fits: at least {load['min_inside']})\n") in out
     assert "model checks:" in out
     folders = list(run.glob("diagnostics-*"))
     assert len(folders) == 1

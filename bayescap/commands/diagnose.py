@@ -65,6 +65,16 @@ def ppc_lines(node) -> list[str]:
     return lines
 
 
+def load_test_lines(node) -> list[str]:
+    """The capacity model's load-test check (``bayescap.checks.capacity_ppc_of``), as ``bayescap capacity`` prints it."""
+    from bayescap.checks import capacity_ppc_of
+    from bayescap.commands.capacity import format_ppc
+
+    groups = {g: node[g].to_dataset() for g in ("observed_data", "posterior_predictive") if g in node.children}
+    line = format_ppc(capacity_ppc_of(groups.get("observed_data"), groups.get("posterior_predictive")))
+    return [] if line is None else [f"  {line}"]
+
+
 def _plot_vars(post) -> list[str]:
     from bayescap.dims import CHAIN, DRAW
 
@@ -152,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         diags[model] = diagnostics_from_idata(node)
         print(diagnostics_table(model, diags[model]))
-        for line in ppc_lines(node) if model == "traffic" else []:
+        for line in ppc_lines(node) if model == "traffic" else load_test_lines(node) if model == "capacity" else []:
             print(line)
         print()
     verdict = model_checks(diags, files.summary.get("backtest"))
