@@ -379,6 +379,8 @@ def scale_cost_rows(capacity: xr.DataTree, scenario, prices) -> list[dict]:
                         "q95": float(np.quantile(v, 0.95)),
                     },
                     "p_cheapest": float(ds["is_cheapest"].isel(option=i).mean()),
+                    # no cluster rows for the tier: the scale-out option's contention is the prior's
+                    "scale_out_prior": bool(ds.attrs["cluster_prior_only"]),
                 }
             )
     return rows

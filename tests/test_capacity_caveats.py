@@ -201,3 +201,26 @@ def test_the_capacity_command_prints_the_load_test_check_and_warns_when_it_fails
     line = format_ppc(bad)
     assert line.startswith("warning: the curves miss the load test: 30 of 50") and "most outside: b cluster 8 of 10, a 12 of 40" in line
     assert format_ppc(None) is None
+
+
+def test_the_scale_up_or_out_takeaway_says_when_scale_out_rests_on_the_prior(tmp_path):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayescap.report import render_pages
+    from bayescap.report.run_files import read_run
+    from bayescap.report.synthetic_run import write_synthetic_run
+    from bayescap.report.verify import page_texts
+
+    run = write_synthetic_run(tmp_path / "run", seed=3, draws=200)
+    summary = json.loads((run / "summary.json").read_text())
+    tiers = list(dict.fromkeys(r["tier"] for r in summary["scale_cost"]))
+    for r in summary["scale_cost"]:
+        r["scale_out_prior"] = r["tier"] == tiers[0]
+    (run / "summary.json").write_text(json.dumps(summary))
+    figs, _ = render_pages(read_run(run))
+    text = " ".join(" ".join(" ".join(t for _, t in page_texts(f)) for f in figs).split())
+    said = "The scale-out option's contention between servers is the prior's: no load test ran several"
+    assert f"{said} '{tiers[0]}' servers together." in text and f"'{tiers[1]}' servers together." not in text

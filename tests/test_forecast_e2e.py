@@ -249,5 +249,6 @@ def test_the_examples_static_fleets_rest_on_the_scale_out_prior_and_page_one_say
     largest = max(p["fleet"]["static"]["servers"] or 0 for p in [*summary["scenarios"], *summary["sweep"]["points"]])
     assert prior["tier"] == "static" and prior["servers"] == largest >= 2
     assert all(c["tier"] == "app" for c in summary["caveats"] if c["kind"] == "scale_out_extrapolated")
+    assert {r["tier"]: r["scale_out_prior"] for r in summary["scale_cost"]} == {"static": True, "app": False}
     page1 = " ".join(PdfReader(runs[0] / "report.pdf").pages[0].extract_text().split())
     assert "Caveat: No load test ran several 'static' servers together" in page1

@@ -448,12 +448,14 @@ def _scale_cost(doc: Doc, page: Page, summary: dict) -> Page:
         rs = [r for r in rs if (r.get("usd_per_1000_rps") or {}).get("median") is not None]
         if len(rs) > 1:
             cheap = min(rs, key=lambda r: r["usd_per_1000_rps"]["median"])
+            prior = (f" The scale-out option's contention between servers is the prior's: no load test ran several "
+                     f"'{tier}' servers together." if any(r.get("scale_out_prior") for r in rs) else "")
             page = layout.paragraph(
                 doc,
                 page,
                 f"Takeaway ({tier}): the cheapest option per unit of throughput is "
                 f"{cheap.get('option')} ({fmt_value(cheap['usd_per_1000_rps']['median'], 'USD')} "
-                "per 1,000 req/s, median).",
+                f"per 1,000 req/s, median).{prior}",
                 weight="bold",
                 after_in=0.03,
             )
