@@ -326,7 +326,10 @@ def test_cli_prints_and_writes_json(real_frame, tmp_path, capsys, seed):
     text = capsys.readouterr().out
     assert "specsdm91:" in text and "divergences" in text and "max r_hat" in text
     payload = json.loads(out.read_text())
-    assert set(payload) == {*real_frame["config"].unique(), "diagnostics", "checks"}  # config names are unique here
+    assert set(payload) == {*real_frame["config"].unique(), "diagnostics", "checks", "load_test_check"}  # unique names
+    load = payload["load_test_check"]  # the published benchmarks: the curves cover their measurements
+    assert load["rows"] == len(real_frame) and load["ok"] and load["inside"] >= load["min_inside"]
+    assert f"load-test check: {load['inside']} of {load['rows']} measurements inside" in text
     assert set(payload["raytracer"]) >= {"sigma", "kappa", "lam", "n_star", "x_max"}
     assert set(payload["specsdm91"]["lam"]) == {"median", "q05", "q95"}
     assert set(payload["diagnostics"]) >= {"divergences", "max_r_hat", "min_ess_bulk", "ess_vars"}
