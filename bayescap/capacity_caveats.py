@@ -185,19 +185,36 @@ def scale_up_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset) -> list[
     return out
 
 
+def _pct(x: float) -> str:
+    return f"{x:.1%}" if x < 0.1 else f"{x:.0%}"
+
+
 def ppc_caveats(capacity: xr.DataTree) -> list[dict]:
-    """``capacity_ppc_mismatch``: fewer load-test measurements inside the model's 90% prediction ranges than chance
-    allows (:func:`bayescap.checks.capacity_ppc`, the check the report's appendix draws): the curves miss the data."""
-    group = {g: capacity[g].to_dataset() for g in ("observed_data", "posterior_predictive") if g in capacity.children}
-    check = capacity_ppc_of(group.get("observed_data"), group.get("posterior_predictive"))
+    """``capacity_ppc_mismatch``: the capacity model's replicated load tests do not look like the measured one
+    (:func:`bayescap.checks.capacity_ppc`, the check the report's appendix draws): fewer measurements inside the
+    model's 90% prediction ranges than chance allows, or repeated runs that agree far more closely than the model's
+    replicas (a curve that misses the levels, its noise stretched to reach them)."""
+    groups = ("observed_data", "posterior_predictive", "constant_data")
+    group = {g: capacity[g].to_dataset() for g in groups if g in capacity.children}
+    check = capacity_ppc_of(group.get("observed_data"), group.get("posterior_predictive"), group.get("constant_data"))
     if check is None or check["ok"]:
         return []
-    worst = [f"{label} ({k} of {n} outside)" for label, (k, n) in list(check["outside"].items())[:3]]
-    text = (f"The capacity model does not fit the load test: only {check['inside']} of its {check['rows']} "
-            f"measurements lie inside the model's 90% prediction ranges, where a model that fits leaves at least "
-            f"{check['min_inside']} inside by chance. Most outside: {_names(worst)}. Throughputs, server counts and "
+    found = []
+    if check["inside"] < check["min_inside"]:
+        worst = [f"{label} ({k} of {n} outside)" for label, (k, n) in list(check["outside"].items())[:3]]
+        found.append(f"only {check['inside']} of its {check['rows']} measurements lie inside the model's "
+                     f"{check['level']:.0%} prediction ranges, where a model that fits leaves at least "
+                     f"{check['min_inside']} inside by chance (most outside: {_names(worst)})")
+    tight = [(label, r) for label, r in check["repeats"].items() if r["p"] <= check["alpha"]]
+    if tight:
+        said = [f"{label}: repeats {_pct(r['observed'])} apart, the model's replicas {_pct(r['replicated'])}"
+                for label, r in tight[:3]]
+        found.append(f"repeated runs of one level agree far more closely than the model's replicated load tests "
+                     f"({_names(said)}; as close in under {check['alpha']:.0%} of the replicas): the model stretches "
+                     f"its noise to reach measurements its curve misses")
+    text = (f"The capacity model does not fit the load test: {'; and '.join(found)}. Throughputs, server counts and "
             f"costs rest on curves that miss those measurements: look for a ceiling that is not the servers' (the "
-            f"network, a database, the load generator) or for broken runs in the load test.")
+            f"network, a database, the load generator), a change of behaviour between levels, or broken runs.")
     return [{"kind": "capacity_ppc_mismatch", **check, "text": text}]
 
 

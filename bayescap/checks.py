@@ -414,16 +414,42 @@ def load_test_row_labels(obs) -> np.ndarray:
     return labels
 
 
-def capacity_ppc(observed: np.ndarray, replicated: np.ndarray, labels: Sequence[str], *, level: float = 0.9,
-                 alpha: float = 0.01) -> dict:
-    """Do the capacity model's replicated load tests cover the measured throughputs?
+def repeat_spread(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The pooled relative spread of repeated measurements of one level, over the last axis of ``values``:
+    sqrt(sum over levels and their rows of (y / level mean - 1)^2 / sum over levels of (rows - 1)), levels with two or
+    more rows only; NaN where no level is repeated."""
+    v = np.asarray(values, dtype=float)
+    levels = np.asarray(levels)
+    ss, dof = np.zeros(v.shape[:-1]), 0
+    for lv in np.unique(levels):
+        rows = levels == lv
+        if rows.sum() < 2:
+            continue
+        x = v[..., rows]
+        ss = ss + np.sum((x / np.mean(x, axis=-1, keepdims=True) - 1.0) ** 2, axis=-1)
+        dof += int(rows.sum()) - 1
+    return np.sqrt(ss / dof) if dof else np.full(v.shape[:-1], np.nan)
+
+
+def capacity_ppc(observed: np.ndarray, replicated: np.ndarray, labels: Sequence[str], *, levels=None,
+                 level: float = 0.9, alpha: float = 0.01) -> dict:
+    """Do the capacity model's replicated load tests look like the measured one?
 
     ``replicated``: (draws, rows) posterior predictive draws of the rows of ``observed``; ``labels``: each row's
-    configuration. A row is inside when its measurement lies in the central ``level`` interval of its replicas. A
-    model that fits leaves about ``level`` of the rows inside; the check fails when fewer are inside than chance
-    allows at ``alpha`` (the ``alpha`` quantile of Binomial(rows, level): ``min_inside``). Returns ``{"ok", "level",
-    "rows", "inside", "min_inside", "outside": {label: [outside, rows]}}``, the labels with a row outside, most
-    outside first.
+    configuration; ``levels``: each row's n (cores, workers or nodes). Two checks:
+
+    - *coverage*: a row is inside when its measurement lies in the central ``level`` interval of its replicas. A
+      model that fits leaves about ``level`` of the rows inside; too few are inside when fewer than chance allows at
+      ``alpha`` (the ``alpha`` quantile of Binomial(rows, level): ``min_inside``);
+    - *repeats* (with ``levels``, per configuration with a repeated level): the relative spread of repeated
+      measurements of the same level (:func:`repeat_spread`) against the same spread in the replicas. A curve that
+      misses the levels makes the model stretch its noise to reach them, and its replicas then spread far more than
+      the repeats do: the check fails when at most ``alpha`` of the replicas spread as little as the measurements
+      (``p``, a posterior predictive p-value).
+
+    Returns ``{"ok", "level", "rows", "inside", "min_inside", "outside": {label: [outside, rows]}, "repeats": {label:
+    {"observed", "replicated", "p"}}}``: ``outside`` the labels with a row outside, most outside first; ``repeats``
+    the observed spread, the replicas' median spread and ``p``, smallest ``p`` first.
     """
     from scipy.stats import binom
 
@@ -437,13 +463,25 @@ def capacity_ppc(observed: np.ndarray, replicated: np.ndarray, labels: Sequence[
     outside = {str(c): [int((~inside[labels == c]).sum()), int((labels == c).sum())] for c in dict.fromkeys(labels)}
     outside = dict(sorted(((c, v) for c, v in outside.items() if v[0]), key=lambda kv: -kv[1][0] / kv[1][1]))
     min_inside = int(binom.ppf(alpha, y.size, level))
-    return {"ok": bool(inside.sum() >= min_inside), "level": level, "rows": int(y.size), "inside": int(inside.sum()),
-            "min_inside": min_inside, "outside": outside}
+    repeats = {}
+    for c in dict.fromkeys(labels) if levels is not None else ():
+        rows = labels == c
+        lv = np.asarray(levels)[rows]
+        t_obs = float(repeat_spread(y[rows], lv))
+        if not np.isfinite(t_obs):
+            continue
+        t_rep = repeat_spread(rep[:, rows], lv)
+        repeats[str(c)] = {"observed": t_obs, "replicated": float(np.nanmedian(t_rep)), "p": float(np.mean(t_rep <= t_obs))}
+    repeats = dict(sorted(repeats.items(), key=lambda kv: kv[1]["p"]))
+    ok = inside.sum() >= min_inside and all(r["p"] > alpha for r in repeats.values())
+    return {"ok": bool(ok), "level": level, "alpha": alpha, "rows": int(y.size), "inside": int(inside.sum()),
+            "min_inside": min_inside, "outside": outside, "repeats": repeats}
 
 
-def capacity_ppc_of(observed_data, posterior_predictive) -> dict | None:
-    """:func:`capacity_ppc` of a capacity fit's ``observed_data`` and ``posterior_predictive`` Datasets (the load
-    test's rows on ``obs``); None where the fit saved no replicated load test."""
+def capacity_ppc_of(observed_data, posterior_predictive, constant_data=None) -> dict | None:
+    """:func:`capacity_ppc` of a capacity fit's ``observed_data``, ``posterior_predictive`` and (for the repeats
+    check: each row's ``n``) ``constant_data`` Datasets, the load test's rows on ``obs``; None where the fit saved no
+    replicated load test."""
     from bayescap.dims import CHAIN, DRAW, OBS
 
     if observed_data is None or posterior_predictive is None or not observed_data.data_vars:
@@ -453,4 +491,5 @@ def capacity_ppc_of(observed_data, posterior_predictive) -> dict | None:
         return None
     rep = posterior_predictive[name]
     rep = rep.stack(_s=[d for d in (CHAIN, DRAW) if d in rep.dims]).transpose("_s", OBS).values
-    return capacity_ppc(observed_data[name].values, rep, load_test_row_labels(observed_data))
+    levels = constant_data["n"].values if constant_data is not None and "n" in constant_data else None
+    return capacity_ppc(observed_data[name].values, rep, load_test_row_labels(observed_data), levels=levels)

@@ -194,33 +194,53 @@ def test_curves_that_miss_the_load_test_are_a_caveat_naming_the_worst_configurat
 def test_the_capacity_command_prints_the_load_test_check_and_warns_when_it_fails():
     from bayescap.commands.capacity import format_ppc
 
-    ok = {"ok": True, "level": 0.9, "rows": 50, "inside": 48, "min_inside": 40, "outside": {"a": [2, 20]}}
+    ok = {"ok": True, "level": 0.9, "rows": 50, "inside": 48, "min_inside": 40, "outside": {"a": [2, 20]},
+          "repeats": {"a": {"observed": 0.025, "replicated": 0.031, "p": 0.21}}}
     assert format_ppc(ok) == ("load-test check: 48 of 50 measurements inside the model's 90% prediction ranges "
-                              "(a model that fits: at least 40)")
-    bad = {**ok, "ok": False, "inside": 30, "outside": {"b cluster": [8, 10], "a": [12, 40]}}
+                              "(a model that fits: at least 40); repeated runs spread a 2.5% (replicas 3.1%, p 0.210)")
+    bad = {**ok, "ok": False, "inside": 30, "outside": {"b cluster": [8, 10], "a": [12, 40]}, "repeats": {}}
     line = format_ppc(bad)
     assert line.startswith("warning: the curves miss the load test: 30 of 50") and "most outside: b cluster 8 of 10, a 12 of 40" in line
     assert format_ppc(None) is None
 
 
-def test_the_scale_up_or_out_takeaway_says_when_scale_out_rests_on_the_prior(tmp_path):
-    import json
+def test_repeats_that_agree_far_more_closely_than_the_replicas_fail_the_check():
+    from bayescap.checks import capacity_ppc, repeat_spread
 
-    import matplotlib
+    levels = np.repeat([1, 2, 4, 8], 2)
+    # two levels off by 1% each way, two exact: sqrt((4 x 0.01^2) / 4 degrees of freedom)
+    assert repeat_spread(np.array([99.0, 101, 198, 202, 400, 400, 800, 800]), levels) == pytest.approx(0.01)
+    assert np.isnan(repeat_spread(np.arange(1.0, 5.0), np.arange(4)))  # no level measured twice
+    rng = np.random.default_rng(2)
+    curve = 100.0 * levels / (1 + 0.05 * (levels - 1))
+    y = curve * (1 + 0.03 * rng.standard_normal(8))
+    labels = ["a"] * 8
+    fits = curve * (1 + 0.03 * rng.standard_normal((4000, 8)))  # replicas as noisy as the repeats
+    check = capacity_ppc(y, fits, labels, levels=levels)
+    assert check["ok"] and 0.01 < check["repeats"]["a"]["p"] < 0.99
+    # the same measurements, replicas from a model that stretched its noise to 15% to reach a curve it misses
+    stretched = curve * (1 + 0.15 * rng.standard_normal((4000, 8)))
+    check = capacity_ppc(y, stretched, labels, levels=levels)
+    assert check["inside"] == 8 and not check["ok"]  # every row inside: coverage alone would pass it
+    r = check["repeats"]["a"]
+    assert r["p"] <= 0.01 and r["replicated"] > 3 * r["observed"]
+    assert capacity_ppc(y, stretched, labels)["ok"]  # without levels, no repeats check
 
-    matplotlib.use("Agg")
-    from bayescap.report import render_pages
-    from bayescap.report.run_files import read_run
-    from bayescap.report.synthetic_run import write_synthetic_run
-    from bayescap.report.verify import page_texts
 
-    run = write_synthetic_run(tmp_path / "run", seed=3, draws=200)
-    summary = json.loads((run / "summary.json").read_text())
-    tiers = list(dict.fromkeys(r["tier"] for r in summary["scale_cost"]))
-    for r in summary["scale_cost"]:
-        r["scale_out_prior"] = r["tier"] == tiers[0]
-    (run / "summary.json").write_text(json.dumps(summary))
-    figs, _ = render_pages(read_run(run))
-    text = " ".join(" ".join(" ".join(t for _, t in page_texts(f)) for f in figs).split())
-    said = "The scale-out option's contention between servers is the prior's: no load test ran several"
-    assert f"{said} '{tiers[0]}' servers together." in text and f"'{tiers[1]}' servers together." not in text
+def test_a_curve_that_misses_repeated_levels_is_a_page_one_caveat():
+    from bayescap.capacity_caveats import ppc_caveats
+
+    levels = np.repeat([1.0, 2, 4, 8, 12, 16], 2)
+    y = 100.0 * levels / (1 + 0.05 * (levels - 1)) * (1 + 0.01 * np.tile([1, -1], 6))  # repeats within 1%
+    rep = y[None, None, :] * (1 + 0.2 * np.random.default_rng(3).standard_normal((2, 1000, 12)))
+    coords = {"obs_config": ("obs", ["c6i.4xlarge"] * 12), "obs_level": ("obs", ["node"] * 12)}
+    tree = xr.DataTree.from_dict({
+        "observed_data": xr.Dataset({"throughput": ("obs", y)}, coords=coords),
+        "posterior_predictive": xr.Dataset({"throughput": ((CHAIN, DRAW, "obs"), rep)}, coords=coords),
+        "constant_data": xr.Dataset({"n": ("obs", levels)}, coords=coords),
+    })
+    (c,) = ppc_caveats(tree)
+    assert c["inside"] == 12 and "measurements lie inside" not in c["text"]
+    assert "repeated runs of one level agree far more closely than the model's replicated load tests" in c["text"]
+    assert "(c6i.4xlarge: repeats 1.4% apart, the model's replicas 19%; as close in under 1% of the replicas)" in c["text"]
+    assert "stretches its noise" in c["text"]

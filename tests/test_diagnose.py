@@ -53,9 +53,11 @@ def test_diagnose_prints_the_table_and_writes_trace_rank_and_ppc_plots(runs, cap
     from bayescap.checks import capacity_ppc_of
 
     cap = read_run(run).posteriors["capacity"]
-    load = capacity_ppc_of(cap["observed_data"].to_dataset(), cap["posterior_predictive"].to_dataset())
+    load = capacity_ppc_of(*(cap[g].to_dataset() for g in ("observed_data", "posterior_predictive", "constant_data")))
+    assert load["ok"] and load["repeats"]  # the synthetic load test repeats its levels
+    first = next(label for label in load["repeats"])
     assert (f"\n  load-test check: {load['inside']} of {load['rows']} measurements inside the model's 90% prediction "
-            f"ranges (a model that fits: at least {load['min_inside']})\n") in out
+            f"ranges (a model that fits: at least {load['min_inside']}); repeated runs spread {first} ") in out
     assert "model checks:" in out
     folders = list(run.glob("diagnostics-*"))
     assert len(folders) == 1

@@ -77,11 +77,15 @@ def format_ppc(check: dict | None) -> str | None:
         return None
     line = (f"{check['inside']} of {check['rows']} measurements inside the model's {check['level']:.0%} prediction "
             f"ranges (a model that fits: at least {check['min_inside']})")
+    repeats = check.get("repeats") or {}
+    if repeats:
+        line += "; repeated runs spread " + ", ".join(
+            f"{label} {r['observed']:.1%} (replicas {r['replicated']:.1%}, p {r['p']:.3f})" for label, r in repeats.items())
     if check["ok"]:
         return f"load-test check: {line}"
-    worst = ", ".join(f"{label} {k} of {n}" for label, (k, n) in list(check["outside"].items())[:3])
+    worst = ", ".join(f"{label} {k} of {n}" for label, (k, n) in list(check["outside"].items())[:3]) or "none"
     return (f"warning: the curves miss the load test: {line}; most outside: {worst}. Look for a ceiling that is not "
-            "the servers' (network, database, load generator) or for broken runs")
+            "the servers' (network, database, load generator), a change of behaviour between levels, or broken runs")
 
 
 def format_summary(summary: dict, diag: dict) -> str:
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     diag = with_reported_ess(diagnostics(tree), tree, "capacity")  # as a forecast's checks see the fit
     diag["sampler"] = sampler_record(tree)
     checks = model_checks({"capacity": diag}, None)
-    ppc = capacity_ppc_of(tree["observed_data"].to_dataset(), tree["posterior_predictive"].to_dataset())
+    ppc = capacity_ppc_of(*(tree[g].to_dataset() for g in ("observed_data", "posterior_predictive", "constant_data")))
     print(format_summary(summary, diag))
     if (line := format_ppc(ppc)) is not None:
         print(line)

@@ -70,8 +70,9 @@ def load_test_lines(node) -> list[str]:
     from bayescap.checks import capacity_ppc_of
     from bayescap.commands.capacity import format_ppc
 
-    groups = {g: node[g].to_dataset() for g in ("observed_data", "posterior_predictive") if g in node.children}
-    line = format_ppc(capacity_ppc_of(groups.get("observed_data"), groups.get("posterior_predictive")))
+    names = ("observed_data", "posterior_predictive", "constant_data")
+    groups = {g: node[g].to_dataset() for g in names if g in node.children}
+    line = format_ppc(capacity_ppc_of(*(groups.get(g) for g in names)))
     return [] if line is None else [f"  {line}"]
 
 

@@ -368,11 +368,12 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     ax.set_xlabel("measured throughput (req/s, log scale)")
     ax.set_ylabel("model's prediction (req/s, log scale)")
     ax.legend(loc="upper left", fontsize=style.FONT_TINY)
-    check = capacity_ppc_of(obs, pp)  # the same check as page 1's caveat (bayescap.capacity_caveats)
+    # the same check as page 1's caveat (bayescap.capacity_caveats)
+    check = capacity_ppc_of(obs, pp, files.group("capacity", "constant_data"))
     verdict = (
         "most measured points lie inside the model's 90% prediction ranges"
         if check is None or check["ok"]
-        else "more measured points fall outside the model's 90% prediction ranges than chance allows (see page 1)"
+        else "the model's replicated load tests do not look like the measured one (see page 1's caveat)"
     )
     return layout.takeaway(doc, page, f"Check: {verdict} (bars: 90% ranges; dashed: perfect agreement).")
 
