@@ -205,7 +205,7 @@ def ppc_caveats(capacity: xr.DataTree) -> list[dict]:
         found.append(f"only {check['inside']} of its {check['rows']} measurements lie inside the model's "
                      f"{check['level']:.0%} prediction ranges, where a model that fits leaves at least "
                      f"{check['min_inside']} inside by chance (most outside: {_names(worst)})")
-    tight = [(label, r) for label, r in check["repeats"].items() if r["p"] <= check["alpha"]]
+    tight = [(label, r) for label, r in check["repeats"].items() if r["fails"]]
     if tight:
         said = [f"{label}: repeats {_pct(r['observed'])} apart, the model's replicas {_pct(r['replicated'])}"
                 for label, r in tight[:3]]

@@ -195,7 +195,7 @@ def test_the_capacity_command_prints_the_load_test_check_and_warns_when_it_fails
     from bayescap.commands.capacity import format_ppc
 
     ok = {"ok": True, "level": 0.9, "rows": 50, "inside": 48, "min_inside": 40, "outside": {"a": [2, 20]},
-          "repeats": {"a": {"observed": 0.025, "replicated": 0.031, "p": 0.21}}}
+          "repeats": {"a": {"observed": 0.025, "replicated": 0.031, "p": 0.21, "fails": False}}}
     assert format_ppc(ok) == ("load-test check: 48 of 50 measurements inside the model's 90% prediction ranges "
                               "(a model that fits: at least 40); repeated runs spread a 2.5% (replicas 3.1%, p 0.210)")
     bad = {**ok, "ok": False, "inside": 30, "outside": {"b cluster": [8, 10], "a": [12, 40]}, "repeats": {}}
@@ -225,6 +225,10 @@ def test_repeats_that_agree_far_more_closely_than_the_replicas_fail_the_check():
     r = check["repeats"]["a"]
     assert r["p"] <= 0.01 and r["replicated"] > 3 * r["observed"]
     assert capacity_ppc(y, stretched, labels)["ok"]  # without levels, no repeats check
+    # repeats 1% apart, replicas 5%: a miss, but too small to move server counts
+    small = capacity_ppc(curve * (1 + 0.01 * rng.standard_normal(8)), curve * (1 + 0.05 * rng.standard_normal((4000, 8))),
+                         labels, levels=levels)
+    assert small["repeats"]["a"]["p"] <= 0.01 and not small["repeats"]["a"]["fails"] and small["ok"]
 
 
 def test_a_curve_that_misses_repeated_levels_is_a_page_one_caveat():
