@@ -12,7 +12,8 @@ measurements, puts every number on them; each gets a caveat with the numbers beh
   extrapolated from 1..M servers;
 - ``scale_up_extrapolated``: an instance type with more vCPUs than the cores its per-core curve was measured at;
 - ``capacity_ppc_mismatch``: the fitted curves miss the load test's measurements (more outside the model's 90%
-  prediction ranges than chance allows), whatever the fleet.
+  prediction ranges than chance allows, or repeated runs far closer together than the model's noise), whatever the
+  fleet.
 
 Each extrapolation caveat gives the posterior (prior, for ``scale_out_prior``) 90% interval of what the extrapolated
 curve says, so the reader sees how much rests on it. numpy, xarray, :mod:`bayescap.usl` and :mod:`bayescap.checks` only: no model code.

@@ -201,6 +201,10 @@ def test_the_capacity_command_prints_the_load_test_check_and_warns_when_it_fails
     bad = {**ok, "ok": False, "inside": 30, "outside": {"b cluster": [8, 10], "a": [12, 40]}, "repeats": {}}
     line = format_ppc(bad)
     assert line.startswith("warning: the curves miss the load test: 30 of 50") and "most outside: b cluster 8 of 10, a 12 of 40" in line
+    tight = {**ok, "ok": False, "repeats": {"a": {"observed": 0.025, "replicated": 0.31, "p": 0.0, "fails": True}}}
+    assert format_ppc(tight).endswith("p 0.000); repeats far closer than the model's noise: a. Look for a ceiling that "
+                                      "is not the servers' (network, database, load generator), a change of behaviour "
+                                      "between levels, or broken runs")
     assert format_ppc(None) is None
 
 

@@ -83,8 +83,13 @@ def format_ppc(check: dict | None) -> str | None:
             f"{label} {r['observed']:.1%} (replicas {r['replicated']:.1%}, p {r['p']:.3f})" for label, r in repeats.items())
     if check["ok"]:
         return f"load-test check: {line}"
-    worst = ", ".join(f"{label} {k} of {n}" for label, (k, n) in list(check["outside"].items())[:3]) or "none"
-    return (f"warning: the curves miss the load test: {line}; most outside: {worst}. Look for a ceiling that is not "
+    failed = []
+    if check["inside"] < check["min_inside"]:
+        failed.append("most outside: " + ", ".join(f"{label} {k} of {n}" for label, (k, n) in list(check["outside"].items())[:3]))
+    tight = [label for label, r in repeats.items() if r.get("fails")]
+    if tight:
+        failed.append(f"repeats far closer than the model's noise: {', '.join(tight)}")
+    return (f"warning: the curves miss the load test: {line}; {'; '.join(failed)}. Look for a ceiling that is not "
             "the servers' (network, database, load generator), a change of behaviour between levels, or broken runs")
 
 
