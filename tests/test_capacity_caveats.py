@@ -252,3 +252,29 @@ def test_a_curve_that_misses_repeated_levels_is_a_page_one_caveat():
     assert "repeated runs of one level agree far more closely than the model's replicated load tests" in c["text"]
     assert "(c6i.4xlarge: repeats 1.4% apart, the model's replicas 19%; as close in under 1% of the replicas)" in c["text"]
     assert "stretches its noise" in c["text"]
+
+
+def test_the_appendix_load_test_verdict_follows_the_check(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayescap.report import render_pages
+    from bayescap.report.run_files import read_run
+    from bayescap.report.synthetic_run import write_synthetic_run
+    from bayescap.report.verify import page_texts
+
+    def verdict(run) -> str:
+        figs, _ = render_pages(read_run(run))
+        text = " ".join(" ".join(" ".join(t for _, t in page_texts(f)) for f in figs).split())
+        return text[text.index("Check: ", text.index("Posterior predictive check: load tests")):][:120]
+
+    run = write_synthetic_run(tmp_path / "run", seed=3, draws=200)
+    assert verdict(run).startswith("Check: most measured points lie inside the model's 90% prediction ranges")
+    tree = xr.open_datatree(run / "posteriors.nc").load()
+    obs = tree["capacity/observed_data"].to_dataset()
+    name = next(iter(obs.data_vars))
+    tree["capacity/observed_data"] = obs.assign({name: obs[name] * 3.0})  # every measurement far above the model
+    (run / "posteriors.nc").unlink()
+    tree.to_netcdf(run / "posteriors.nc", engine="h5netcdf")
+    assert verdict(run).startswith("Check: the model's replicated load tests do not look like the measured one (see "
+                                   "page 1's caveat)")
