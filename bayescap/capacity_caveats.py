@@ -30,6 +30,7 @@ import xarray as xr
 from bayescap import usl
 from bayescap.checks import capacity_ppc_of
 from bayescap.dims import CONFIG, SCENARIO, TIER
+from bayescap.simulate.fmt import and_list
 
 
 class Fleet(NamedTuple):
@@ -52,12 +53,6 @@ def _times(q: dict[str, float]) -> str:
 
 def _rps(q: dict[str, float]) -> str:
     return f"{q['median']:,.0f} req/s (90%: {q['q05']:,.0f}–{q['q95']:,.0f})"
-
-
-def _names(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (each name once, in order)."""
-    names = list(dict.fromkeys(items))
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def most_servers_tested(capacity: xr.DataTree) -> dict[str, int]:
@@ -86,7 +81,7 @@ def _largest(fleets: Sequence[Fleet]) -> tuple[int, str]:
     if not fleets:
         return 0, ""
     top = max(f.servers for f in fleets)
-    return int(top), _names([f.where for f in fleets if f.servers == top])
+    return int(top), and_list([f.where for f in fleets if f.servers == top])
 
 
 def _reach(fleets: Sequence[Fleet], above: int) -> list[tuple[int, str, bool]]:
@@ -175,7 +170,7 @@ def scale_up_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset) -> list[
         at_top = _q(usl.throughput(n_max, one["sigma"].values, one["kappa"].values, one["lam"].values))
         name = str(post["config_name"].sel({CONFIG: config}).values) if "config_name" in post.coords else config
         curve = "its own load test" if name == itype else f"the load test of {name}"
-        scen = _names([w for w in where if w])
+        scen = and_list([w for w in where if w])
         text = (f"Tier '{tier}' runs {itype} ({vcpus:g} vCPUs){f' in {scen}' if scen else ''}, but the per-core "
                 f"curve it uses ({curve}) was measured up to {n_max:g} cores, so one server's throughput is "
                 f"extrapolated: {_rps(at_v)}, against {_rps(at_top)} at {n_max:g} cores. A load test of {itype} "
@@ -205,13 +200,13 @@ def ppc_caveats(capacity: xr.DataTree) -> list[dict]:
         worst = [f"{label} ({k} of {n} outside)" for label, (k, n) in list(check["outside"].items())[:3]]
         found.append(f"only {check['inside']} of its {check['rows']} measurements lie inside the model's "
                      f"{check['level']:.0%} prediction ranges, where a model that fits leaves at least "
-                     f"{check['min_inside']} inside by chance (most outside: {_names(worst)})")
+                     f"{check['min_inside']} inside by chance (most outside: {and_list(worst)})")
     tight = [(label, r) for label, r in check["repeats"].items() if r["fails"]]
     if tight:
         said = [f"{label}: repeats {_pct(r['observed'])} apart, the model's replicas {_pct(r['replicated'])}"
                 for label, r in tight[:3]]
         found.append(f"repeated runs of one level agree far more closely than the model's replicated load tests "
-                     f"({_names(said)}; as close in under {check['alpha']:.0%} of the replicas): the model stretches "
+                     f"({and_list(said)}; as close in under {check['alpha']:.0%} of the replicas): the model stretches "
                      f"its noise to reach measurements its curve misses")
     text = (f"The capacity model does not fit the load test: {'; and '.join(found)}. Throughputs, server counts and "
             f"costs rest on curves that miss those measurements: look for a ceiling that is not the servers' (the "

@@ -132,3 +132,9 @@ def fmt_month(date) -> str:
 
 def plural(n: float, word: str, words: str | None = None) -> str:
     return word if n == 1 else (words or word + "s")
+
+
+def and_list(items) -> str:
+    """``a``, ``a and b``, ``a, b and c``: each item once, in order."""
+    names = list(dict.fromkeys(items))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -27,7 +27,7 @@ import xarray as xr
 from bayescap.dims import DATE, EVENT_TYPE, SCENARIO, TIER
 from bayescap.inputs.scenario_types import WEEKDAYS, Scenario
 from bayescap.simulate.engine import split_types
-from bayescap.simulate.fmt import fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, plural, range_sig
+from bayescap.simulate.fmt import and_list, fmt_month, fmt_num, fmt_pct, fmt_range, fmt_signed, fmt_usd, plural, range_sig
 from bayescap.simulate.summary import draws_of, event_types_of, present_tiers, scenario_order
 
 PROB = 0.90  # one-sided bounds
@@ -172,7 +172,7 @@ def fleet_cost_statement(sim: xr.Dataset, scenario: str) -> dict | None:
         total += cost
     if not parts:
         return None
-    fleet = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    fleet = and_list(parts)
     n_all = sum(servers.values())
     text = (f"Buying the recommended fleet ({fleet} {plural(n_all, 'server')}) costs {fmt_usd(total)} per month; "
             "the range below is what a fleet sized for each simulated future's busiest day would cost.")

@@ -27,7 +27,7 @@ import xarray as xr
 
 from bayescap.dims import SCENARIO
 from bayescap.inputs.scenario_types import IntensitySweep, Scenario
-from bayescap.simulate.fmt import fmt_num, fmt_pct, fmt_range, fmt_usd
+from bayescap.simulate.fmt import and_list, fmt_num, fmt_pct, fmt_range, fmt_usd
 from bayescap.simulate.summary import draws_of, summarise
 
 POINT_PREFIX = "sweep-"
@@ -55,10 +55,6 @@ def sweep_scenarios(spec: IntensitySweep, scenarios: Sequence[Scenario]) -> list
             description=f"{base.name} with {', '.join(types)} intensity {k:g}",
         ))
     return out
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _interval(draws: np.ndarray) -> tuple[float, float, float] | None:
@@ -137,7 +133,7 @@ def sweep_statements(sim: xr.Dataset, block: dict, points: Sequence[Scenario]) -
                      f"intensity {served[-1]['intensity']:g} against {fmt_usd(served[0]['fleet_monthly_cost_usd'])} "
                      f"at {served[0]['intensity']:g}")
     if unserved:
-        parts.append(f"at {_and([f'{k:g}' for k in unserved])} no fleet of the chosen instance types meets the "
+        parts.append(f"at {and_list([f'{k:g}' for k in unserved])} no fleet of the chosen instance types meets the "
                      "overload target on every tier")
     cost0 = draws_of(sim, "monthly_cost_usd", points[0].name)
     for point, scen in reversed(list(zip(block["points"][1:], points[1:], strict=True))):
