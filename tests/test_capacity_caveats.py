@@ -255,6 +255,8 @@ def test_a_curve_that_misses_repeated_levels_is_a_page_one_caveat():
 
 
 def test_the_appendix_load_test_verdict_follows_the_check(tmp_path):
+    import json
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,5 +278,10 @@ def test_the_appendix_load_test_verdict_follows_the_check(tmp_path):
     tree["capacity/observed_data"] = obs.assign({name: obs[name] * 3.0})  # every measurement far above the model
     (run / "posteriors.nc").unlink()
     tree.to_netcdf(run / "posteriors.nc", engine="h5netcdf")
+    # a run written before the check (no caveat in its summary.json) does not point to page 1
+    assert verdict(run).startswith("Check: the model's replicated load tests do not look like the measured one (bars")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["caveats"] = [{"kind": "capacity_ppc_mismatch", "text": "The capacity model does not fit the load test."}]
+    (run / "summary.json").write_text(json.dumps(summary))
     assert verdict(run).startswith("Check: the model's replicated load tests do not look like the measured one (see "
                                    "page 1's caveat)")

@@ -7,7 +7,6 @@ The method page quotes inputs and priors (from ``manifest.json`` and the posteri
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bayescap.checks import (
@@ -370,10 +369,12 @@ def _capacity_ppc(doc: Doc, page: Page, files: RunFiles) -> Page:
     ax.legend(loc="upper left", fontsize=style.FONT_TINY)
     # the same check as page 1's caveat (bayescap.capacity_caveats)
     check = capacity_ppc_of(obs, pp, files.group("capacity", "constant_data"))
+    on_page_one = any(c.get("kind") == "capacity_ppc_mismatch" for c in files.summary.get("caveats") or [])
     verdict = (
         "most measured points lie inside the model's 90% prediction ranges"
         if check is None or check["ok"]
-        else "the model's replicated load tests do not look like the measured one (see page 1's caveat)"
+        else "the model's replicated load tests do not look like the measured one"
+        + (" (see page 1's caveat)" if on_page_one else "")
     )
     return layout.takeaway(doc, page, f"Check: {verdict} (bars: 90% ranges; dashed: perfect agreement).")
 
