@@ -185,35 +185,48 @@ def _pct(x: float) -> str:
     return f"{x:.1%}" if x < 0.1 else f"{x:.0%}"
 
 
-def ppc_caveats(capacity: xr.DataTree) -> list[dict]:
+def ppc_caveats(capacity: xr.DataTree, in_use: set[str] | None = None) -> list[dict]:
     """``capacity_ppc_mismatch``: the capacity model's replicated load tests do not look like the measured one
     (:func:`bayescap.checks.capacity_ppc`, the check the report's appendix draws): fewer measurements inside the
     model's 90% prediction ranges than chance allows, or repeated runs that agree far more closely than the model's
-    replicas (a curve that misses the levels, its noise stretched to reach them)."""
+    replicas (a curve that misses the levels, its noise stretched to reach them).
+
+    ``in_use``: the configurations whose curves the scenarios run on (labels as in the capacity fit). When every
+    configuration that fails is a node configuration outside it, the caveat says so: those curves size no fleet, but
+    they share their tier's priors with the ones that do."""
     groups = ("observed_data", "posterior_predictive", "constant_data")
     group = {g: capacity[g].to_dataset() for g in groups if g in capacity.children}
     check = capacity_ppc_of(group.get("observed_data"), group.get("posterior_predictive"), group.get("constant_data"))
     if check is None or check["ok"]:
         return []
-    found = []
+    found, failing = [], []
     if check["inside"] < check["min_inside"]:
+        failing += list(check["outside"])[:3]
         worst = [f"{label} ({k} of {n} outside)" for label, (k, n) in list(check["outside"].items())[:3]]
         found.append(f"only {check['inside']} of its {check['rows']} measurements lie inside the model's "
                      f"{check['level']:.0%} prediction ranges, where a model that fits leaves at least "
                      f"{check['min_inside']} inside by chance (most outside: {and_list(worst)})")
     tight = [(label, r) for label, r in check["repeats"].items() if r["fails"]]
+    failing += [label for label, _ in tight]
     if tight:
         said = [f"{label}: repeats {_pct(r['observed'])} apart, the model's replicas {_pct(r['replicated'])}"
                 for label, r in tight[:3]]
         found.append(f"repeated runs of one level agree far more closely than the model's replicated load tests "
                      f"({and_list(said)}; as close in under {check['alpha']:.0%} of the replicas): the model stretches "
                      f"its noise to reach measurements its curve misses")
-    text = (f"The capacity model does not fit the load test: {'; and '.join(found)}. Throughputs, server counts and "
-            f"costs rest on curves that miss those measurements: look for a ceiling that is not the servers' (the "
-            f"network, a database, the load generator), a change of behaviour between levels, or broken runs.")
-    return [{"kind": "capacity_ppc_mismatch", **check, "text": text}]
+    unused = in_use is not None and all(not f.endswith(" cluster") and f not in in_use for f in failing)
+    rests = (f"No scenario runs on {and_list(failing)}, but {'they share' if len(set(failing)) > 1 else 'it shares'} "
+             f"the priors of {'their tiers' if len(set(failing)) > 1 else 'its tier'} with the curves that size the "
+             f"fleets, so check {'them' if len(set(failing)) > 1 else 'it'} before trusting those"
+             if unused else "Throughputs, server counts and costs rest on curves that miss those measurements")
+    text = (f"The capacity model does not fit the load test: {'; and '.join(found)}. {rests}: look for a ceiling that "
+            f"is not the servers' (the network, a database, the load generator), a change of behaviour between "
+            f"levels, or broken runs.")
+    return [{"kind": "capacity_ppc_mismatch", **check, "in_use": bool(not unused), "text": text}]
 
 
 def capacity_caveats(capacity: xr.DataTree, capacity_draws: xr.Dataset, fleets: Sequence[Fleet]) -> list[dict]:
     """Every capacity caveat of a run: the fit's check first, then scale-up (one server), then scale-out."""
-    return [*ppc_caveats(capacity), *scale_up_caveats(capacity, capacity_draws), *scale_out_caveats(capacity, fleets)]
+    in_use = {str(c) for c in np.ravel(capacity_draws["config"].values)} if "config" in capacity_draws.coords else None
+    return [*ppc_caveats(capacity, in_use), *scale_up_caveats(capacity, capacity_draws),
+            *scale_out_caveats(capacity, fleets)]

@@ -251,7 +251,12 @@ def test_a_curve_that_misses_repeated_levels_is_a_page_one_caveat():
     assert c["inside"] == 12 and "measurements lie inside" not in c["text"]
     assert "repeated runs of one level agree far more closely than the model's replicated load tests" in c["text"]
     assert "(c6i.4xlarge: repeats 1.4% apart, the model's replicas 19%; as close in under 1% of the replicas)" in c["text"]
-    assert "stretches its noise" in c["text"]
+    assert "stretches its noise" in c["text"] and "Throughputs, server counts and costs rest on curves" in c["text"]
+    # no scenario runs on it: the caveat says so instead of putting every server count on it
+    (unused,) = ppc_caveats(tree, in_use={"c6i.2xlarge"})
+    assert not unused["in_use"] and "No scenario runs on c6i.4xlarge, but it shares the priors of its tier" in unused["text"]
+    assert "Throughputs, server counts" not in unused["text"]
+    assert ppc_caveats(tree, in_use={"c6i.4xlarge"})[0]["in_use"]
 
 
 def test_the_appendix_load_test_verdict_follows_the_check(tmp_path):
