@@ -215,9 +215,9 @@ def ppc_caveats(capacity: xr.DataTree, in_use: set[str] | None = None) -> list[d
                      f"({and_list(said)}; as close in under {check['alpha']:.0%} of the replicas): the model stretches "
                      f"its noise to reach measurements its curve misses")
     unused = in_use is not None and all(not f.endswith(" cluster") and f not in in_use for f in failing)
-    rests = (f"No scenario runs on {and_list(failing)}, but {'they share' if len(set(failing)) > 1 else 'it shares'} "
-             f"the priors of {'their tiers' if len(set(failing)) > 1 else 'its tier'} with the curves that size the "
-             f"fleets, so check {'them' if len(set(failing)) > 1 else 'it'} before trusting those"
+    they, share, tiers, them = ("they", "share", "their tiers", "them") if len(set(failing)) > 1 else ("it", "shares", "its tier", "it")
+    rests = (f"No scenario runs on {and_list(failing)}, but {they} {share} the priors of {tiers} with the curves that "
+             f"size the fleets, so check {them} before trusting those"
              if unused else "Throughputs, server counts and costs rest on curves that miss those measurements")
     text = (f"The capacity model does not fit the load test: {'; and '.join(found)}. {rests}: look for a ceiling that "
             f"is not the servers' (the network, a database, the load generator), a change of behaviour between "
