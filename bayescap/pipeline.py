@@ -51,6 +51,7 @@ class RunOptions:
     history_days: int | None = 730  # fit the traffic model on the most recent days only
     refit: bool = False  # sample even when an earlier run in ``out`` has the same fit key
     backtest: bool = False  # backtest the traffic model on the history's last 16 weeks (bayescap.backtest.in_forecast)
+    reuse_from: tuple[Path, ...] = ()  # more places to look for a run with the same fit key: run dirs or folders of runs
 
 
 def software_versions() -> dict[str, str]:
@@ -146,8 +147,8 @@ def capacity_nuts_rule() -> dict:
 def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[dict, str, Path | None]:
     """The fits, their key and the run they were reused from (None when sampled now).
 
-    See ``bayescap.fit_reuse``: a finished run in ``opts.out`` with the same key has the posteriors a
-    refit would sample, so they are loaded instead, unless ``opts.refit``.
+    See ``bayescap.fit_reuse``: a finished run in ``opts.out`` (or, failing that, in ``opts.reuse_from``) with the
+    same key has the posteriors a refit would sample, so they are loaded instead, unless ``opts.refit``.
     """
     from bayescap.fit_reuse import find_run_with_key, fit_key
     from bayescap.runstore import read_datatree
@@ -156,7 +157,9 @@ def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[
     versions = {k: v for k, v in software_versions().items() if k != "matplotlib"}
     key = fit_key(loadtest=inputs["loadtest"], history=history, intraday=inputs["intraday"],
                   settings=fit_settings(inputs, opts, seed), versions=versions)
-    source = None if opts.refit else find_run_with_key(opts.out, key)
+    source = None if opts.refit else find_run_with_key([opts.out, *opts.reuse_from], key)
+    if source is None and not opts.refit:
+        say_why_not_reused(inputs, opts, seed, log)
     tree = None
     if source is not None:
         try:
@@ -165,12 +168,35 @@ def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[
                 raise OutputError(f"{source / 'posteriors.nc'}: no /capacity and /traffic posteriors")
         except OutputError as exc:
             tree = None
-            log(f"note: not reusing the posteriors of {source.name}: {exc}")
+            log(f"note: not reusing the posteriors of {run_label(source, opts.out)}: {exc}")
     if tree is None:
         return fit_models(inputs, opts, seed, log=log), key, None
-    log(f"  models: reusing the posteriors of {source.name} (same data, priors, seed, sampler settings and "
+    log(f"  models: reusing the posteriors of {run_label(source, opts.out)} (same data, priors, seed, sampler settings and "
         "code; --refit samples again)")
     return {"capacity": tree["capacity"].copy(), "traffic": tree["traffic"].copy(), "history": history}, key, source
+
+
+def say_why_not_reused(inputs: dict, opts: RunOptions, seed: int, log=print) -> None:
+    """A note for each ``--reuse-from`` that gave no posteriors: why a named run does not fit this one (what differs),
+    or that a folder of runs holds none fitted to the same data and settings."""
+    from bayescap.fit_reuse import is_run_dir, why_not_reused
+
+    if not opts.reuse_from:
+        return
+    files = {"loadtest": opts.loadtest, "traffic": opts.traffic, "intraday": opts.intraday}
+    now = {"seed": seed, "draws": opts.draws, "tune": opts.tune, "chains": opts.chains,
+           "history_days": opts.history_days, "bayescap": __version__,
+           "inputs": {name: sha256_file(path) for name, path in files.items() if path is not None}}
+    for folder in opts.reuse_from:
+        if is_run_dir(folder):
+            log(f"note: not reusing the posteriors of {folder}: {why_not_reused(Path(folder), now)}")
+        else:
+            log(f"note: no run in {folder} was fitted to the same data, priors, seed, sampler settings and code")
+
+
+def run_label(run: Path, out: Path) -> str:
+    """A reused run as the report names it: its directory name inside ``--out``, its path elsewhere."""
+    return run.name if Path(run).parent.resolve() == Path(out).resolve() else str(run)
 
 
 def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, fit_key: str, reused_from: Path | None,
@@ -189,7 +215,7 @@ def backtest_or_reuse(inputs: dict, opts: RunOptions, seed: int, fit_key: str, r
         except (OSError, ValueError):
             earlier = None
         if isinstance(earlier, dict) and earlier.get("key") == key:
-            log(f"  backtest: reusing that of {reused_from.name}")
+            log(f"  backtest: reusing that of {run_label(reused_from, opts.out)}")
             return earlier
     base = inputs["scenarios"][0]
     t0 = time.perf_counter()
@@ -438,7 +464,10 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
     from bayescap.report import build_report
     from bayescap.simulate import risk_statements, simulate, summarise
 
+    from bayescap.fit_reuse import check_reuse_folders
+
     t_start = time.perf_counter()
+    check_reuse_folders(opts.reuse_from)
     inputs = load_inputs(opts)
     for note in inputs["notes"]:
         log(f"note: {note}")
@@ -505,7 +534,7 @@ def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) 
         "traffic_options": traffic_options(scenarios[0]),  # the choices the scenario file made, not the defaults
         "backtest_skipped": backtest_skipped,
         "fit_key": key,
-        "fits_reused_from": None if reused_from is None else reused_from.name,
+        "fits_reused_from": None if reused_from is None else run_label(reused_from, opts.out),
         "versions": software_versions(),
         "inputs": _input_record(input_paths),
         "scenario_names": [s.name for s in scenarios],

@@ -174,3 +174,88 @@ def test_the_c_densities_and_the_compiler_are_part_of_the_key(monkeypatch, tmp_p
     assert software_versions()["C compiler"] == c_build.compiler_version() != ""
     monkeypatch.setenv("CC", "/nonexistent/cc")
     assert software_versions()["C compiler"].startswith("none")
+
+
+def _finished_run(folder: Path, key: str, created: str, **manifest) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"fit_key": key, "created": created, **manifest}))
+    (folder / "posteriors.nc").write_bytes(b"x")
+    return folder
+
+
+def test_find_run_with_key_looks_in_each_folder_in_turn(tmp_path: Path):
+    """--out first, then each --reuse-from: a folder of runs or a run directory itself."""
+    out, shared = tmp_path / "out", tmp_path / "shared"
+    out.mkdir()
+    in_shared = _finished_run(shared / "baseline-20261127-100000", "k", "2026-11-27T10:00:00")
+    named = _finished_run(tmp_path / "elsewhere" / "run-a", "k", "2026-11-28T10:00:00")
+    assert find_run_with_key([out, shared], "k") == in_shared
+    assert find_run_with_key([out, named], "k") == named  # a run directory named directly
+    assert find_run_with_key([out, shared, named], "k") == in_shared  # the first folder with a match wins
+    in_out = _finished_run(out / "baseline-20261129-100000", "k", "2026-11-26T10:00:00")
+    assert find_run_with_key([out, shared, named], "k") == in_out  # even when older: --out comes first
+    assert find_run_with_key([out, shared, named], "other") is None
+
+
+def test_why_not_reused_names_what_differs(tmp_path: Path):
+    from bayescap import __version__
+    from bayescap.fit_reuse import why_not_reused
+
+    inputs = {"loadtest": {"sha256": "L"}, "traffic": {"sha256": "T"}, "intraday": {"sha256": "I"}}
+    options = {"draws": 1000, "tune": 1000, "chains": 2, "history_days": 730}
+    run = _finished_run(tmp_path / "run", "k", "2026-11-27T10:00:00", seed=7, inputs=inputs, options=options,
+                        versions={"bayescap": __version__})
+    now = {"seed": 7, "draws": 1000, "tune": 1000, "chains": 2, "history_days": 730, "bayescap": __version__,
+           "inputs": {"loadtest": "L", "traffic": "T", "intraday": "I"}}
+    assert "its fit key differs" in why_not_reused(run, now)  # the same files and settings: priors or code differ
+    why = why_not_reused(run, {**now, "seed": 8, "draws": 500, "inputs": {"loadtest": "L2", "traffic": "T"}})
+    assert why == ("it differs in the load-test file; the intraday file; the seed (7 there, 8 here); "
+                   "--draws (1000 there, 500 here)")
+    (run / "posteriors.nc").unlink()
+    assert why_not_reused(run, now) == "it has no posteriors.nc"
+    (run / "manifest.json").write_text("{not json")
+    assert why_not_reused(run, now) == "its manifest.json cannot be read"
+
+
+def test_reuse_from_another_folder_and_the_notes_when_nothing_matches(example: Path, monkeypatch):
+    from bayescap import pipeline
+
+    sampled = {"capacity": "sampled", "traffic": "sampled", "history": None}
+    monkeypatch.setattr(pipeline, "fit_models", lambda *a, **k: sampled)
+    opts = example_options(example)
+    inputs = load_inputs(opts)
+    key = pipeline.fit_or_reuse(inputs, opts, 20261126, log=lambda _: None)[1]
+    tree = xr.DataTree.from_dict({"/capacity/posterior": xr.Dataset({"sigma": ("draw", [0.1])}),
+                                  "/traffic/posterior": xr.Dataset({"nu": ("draw", [9.0])})})
+    team = example / "team-runs"
+    other = team / "baseline-20261120-090000"
+    other.mkdir(parents=True)
+    write_datatree(other / "posteriors.nc", tree)
+    (other / "manifest.json").write_text(json.dumps({"fit_key": key, "created": "2026-11-20T09:00:00"}))
+    said: list[str] = []
+    fits, _, source = pipeline.fit_or_reuse(inputs, example_options(example, reuse_from=(team,)), 20261126,
+                                            log=said.append)
+    assert source == other and float(fits["capacity"]["posterior"]["sigma"][0]) == 0.1
+    assert pipeline.run_label(source, opts.out) == str(other)  # outside --out: the report names its path
+    assert any(str(other) in line and "reusing the posteriors" in line for line in said)
+    # another seed: nothing to reuse, and the console says why for a named run, and that a folder had none
+    said.clear()
+    fits, _, source = pipeline.fit_or_reuse(inputs, example_options(example, reuse_from=(team, other)), 5,
+                                            log=said.append)
+    assert fits is sampled and source is None
+    assert f"note: no run in {team} was fitted to the same data, priors, seed, sampler settings and code" in said
+    named = [line for line in said if line.startswith(f"note: not reusing the posteriors of {other}")]
+    assert len(named) == 1 and "it differs in" in named[0] and "the load-test file" in named[0], said
+
+
+def test_reuse_from_a_missing_folder_is_refused_before_any_work(example: Path, capsys, monkeypatch):
+    import bayescap.cli as cli
+    from bayescap import pipeline
+
+    monkeypatch.setattr(pipeline, "load_inputs", lambda *_: pytest.fail("inputs read before the check"))
+    missing = example / "no-such-runs"
+    code = cli.main(["forecast", "--reuse-from", str(missing), "--out", str(example / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"error: {missing}: --reuse-from: an existing run directory (reports/<run>) or a folder of runs"
+    assert not (example / "reports").exists()

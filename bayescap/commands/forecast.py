@@ -32,8 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--refit",
         action="store_true",
-        help="sample both models even when an earlier run in --out was fitted to the same data, priors, seed "
+        help="sample both models even when an earlier run in --out (or --reuse-from) was fitted to the same data, priors, seed "
         "and settings (by default its posteriors are reused, so changing only scenarios is fast)",
+    )
+    p.add_argument(
+        "--reuse-from",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also look here for posteriors to reuse (after --out): a run directory, or a folder of runs; may be "
+        "given more than once. A run is reused only when fitted to the same data, priors, seed, sampler settings "
+        "and code; for a named run that is not, the console says what differs",
     )
     p.add_argument(
         "--backtest",
@@ -61,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         history_days=args.history_days or None,
         refit=args.refit,
         backtest=args.backtest,
+        reuse_from=tuple(args.reuse_from),
     )
     run_forecast(opts, argv=sys.argv)
     return 0
