@@ -494,3 +494,23 @@ def test_sampler_settings_are_checked_by_the_command_line(command, flag, bad, ex
         cli.main([command, flag, bad] + (["data/example/traffic.csv"] if command == "backtest" else []))
     assert exc.value.code == 2
     assert f"argument {flag}: {expected}, got '{bad}'" in capsys.readouterr().err
+
+
+def test_a_new_kind_of_event_is_refused_with_how_to_plan_it(tmp_path):
+    """An event type the history has no column for: the message says how to plan it (a column of 0s), and with that
+    column the scenario reads and the event type is known, with no day in the history."""
+    scenario = _write(tmp_path, "plan.toml", (EXAMPLE / "scenarios.toml").read_text().replace(
+        'dates = ["2026-11-27"]           # Black Friday: an extra sale day',
+        'dates = ["2026-11-27"]\n\n[[events]]\ntype = "launch"\ndates = ["2027-02-10"]', 1))
+    traffic = read_traffic(EXAMPLE / "traffic.csv")
+    with pytest.raises(InputError) as err:
+        read_scenarios(scenario, traffic=traffic)
+    msg = str(err.value)
+    assert "key events[1].type" in msg and "got 'launch'" in msg
+    assert "add a column event_launch of 0s to traffic.csv: its lift then comes from the prior" in msg
+    raw = pd.read_csv(EXAMPLE / "traffic.csv")
+    raw["event_launch"] = 0
+    traffic = read_traffic(_write(tmp_path, "traffic.csv", raw.to_csv(index=False)))
+    assert set(traffic.attrs["event_types"]) == {"sale", "launch"}
+    scenarios = read_scenarios(scenario, traffic=traffic)
+    assert [e.type for e in scenarios[0].events] == ["sale", "launch"]

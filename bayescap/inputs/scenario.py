@@ -266,6 +266,10 @@ def _cross_check(
                     first, name = next(iter(flags.items()))
                     hint = (f" ({', '.join(flags)} in {tf} hold only 0 and 1: name an event column event_<type>, "
                             f"e.g. '{first}' -> '{name}')")
+                if not hint:  # a kind of event the site never ran: the history can say so with a column of zeros
+                    new_type = entry.values["type"]
+                    hint = (f"; to plan an event type the history never had, add a column event_{new_type} of 0s to "
+                            f"{tf}: its lift then comes from the prior, and the report says so")
                 raise fail(
                     path,
                     f"{entry.key}.type",
