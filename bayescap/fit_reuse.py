@@ -125,12 +125,12 @@ FILE_WORDS = {"loadtest": "load-test file", "traffic": "traffic history file", "
 
 
 def why_not_reused(run: Path, now: dict) -> str:
-    """Why the run directory ``run`` does not hold this run's posteriors, in words, for a ``--reuse-from`` that names it.
+    """Why the run directory ``run`` does not hold this run's posteriors, in words (for a ``--reuse-from`` naming it).
 
     ``now`` holds this run's ``seed``, ``draws``, ``tune``, ``chains``, ``history_days``, ``inputs`` (``{name:
-    sha256}`` of the fitted files present: ``loadtest``, ``traffic``, ``intraday``) and ``bayescap`` version, compared with what ``run``'s manifest records. When none of
-    them differ, the fit key still may: the priors, the traffic-model options of the scenario file, the model code
-    or the sampling libraries.
+    sha256}`` of the fitted files present: ``loadtest``, ``traffic``, ``intraday``) and ``bayescap`` version,
+    compared with what ``run``'s manifest records. When none of them differ, the fit key still may: the priors, the
+    traffic-model options of the scenario file, the model code or the sampling libraries.
     """
     manifest = _manifest(run)
     if manifest is None:

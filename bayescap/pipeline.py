@@ -51,7 +51,7 @@ class RunOptions:
     history_days: int | None = 730  # fit the traffic model on the most recent days only
     refit: bool = False  # sample even when an earlier run in ``out`` has the same fit key
     backtest: bool = False  # backtest the traffic model on the history's last 16 weeks (bayescap.backtest.in_forecast)
-    reuse_from: tuple[Path, ...] = ()  # more places to look for a run with the same fit key: run dirs or folders of runs
+    reuse_from: tuple[Path, ...] = ()  # more places to look for a run with the same fit key (run dirs, folders of runs)
 
 
 def software_versions() -> dict[str, str]:
@@ -171,8 +171,8 @@ def fit_or_reuse(inputs: dict, opts: RunOptions, seed: int, log=print) -> tuple[
             log(f"note: not reusing the posteriors of {run_label(source, opts.out)}: {exc}")
     if tree is None:
         return fit_models(inputs, opts, seed, log=log), key, None
-    log(f"  models: reusing the posteriors of {run_label(source, opts.out)} (same data, priors, seed, sampler settings and "
-        "code; --refit samples again)")
+    log(f"  models: reusing the posteriors of {run_label(source, opts.out)} (same data, priors, seed, sampler "
+        "settings and code; --refit samples again)")
     return {"capacity": tree["capacity"].copy(), "traffic": tree["traffic"].copy(), "history": history}, key, source
 
 
@@ -242,6 +242,7 @@ def capacity_not_converged(idata: xr.DataTree) -> list[str]:
     """The report's R-hat and ESS problems of a capacity fit, when it has no divergent transitions (else ``[]``: more
     draws would not remove them, and the report says DRAFT)."""
     from bayescap.checks import model_checks
+    from bayescap.fit_reuse import check_reuse_folders
     from bayescap.models.capacity import diagnostics as capacity_diagnostics
 
     diag = with_reported_ess(capacity_diagnostics(idata), idata, "capacity")
@@ -457,14 +458,13 @@ def _thin(ds: xr.Dataset, n: int) -> xr.Dataset:
 def run_forecast(opts: RunOptions, *, argv: list[str] | None = None, log=print) -> Path:
     """Run the whole job; returns the completed run directory."""
     from bayescap.checks import model_checks
+    from bayescap.fit_reuse import check_reuse_folders
     from bayescap.models.capacity import diagnostics as capacity_diagnostics
     from bayescap.models.capacity import summarise_capacity
     from bayescap.models.traffic import diagnostics as traffic_diagnostics
     from bayescap.models.traffic import summarise_traffic
     from bayescap.report import build_report
     from bayescap.simulate import risk_statements, simulate, summarise
-
-    from bayescap.fit_reuse import check_reuse_folders
 
     t_start = time.perf_counter()
     check_reuse_folders(opts.reuse_from)

@@ -257,5 +257,6 @@ def test_reuse_from_a_missing_folder_is_refused_before_any_work(example: Path, c
     code = cli.main(["forecast", "--reuse-from", str(missing), "--out", str(example / "reports")])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.strip() == f"error: {missing}: --reuse-from: an existing run directory (reports/<run>) or a folder of runs"
+    expected = "an existing run directory (reports/<run>) or a folder of runs"
+    assert err.strip() == f"error: {missing}: --reuse-from: {expected}"
     assert not (example / "reports").exists()

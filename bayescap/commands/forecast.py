@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--refit",
         action="store_true",
-        help="sample both models even when an earlier run in --out (or --reuse-from) was fitted to the same data, priors, seed "
-        "and settings (by default its posteriors are reused, so changing only scenarios is fast)",
+        help="sample both models even when an earlier run in --out (or --reuse-from) was fitted to the same data, "
+        "priors, seed and settings (by default its posteriors are reused, so changing only scenarios is fast)",
     )
     p.add_argument(
         "--reuse-from",
