@@ -24,6 +24,7 @@ COMMANDS = (
     "backtest",
     "report",
     "diagnose",
+    "diff",
     "compare",
     "ingest",
     "loadtest",

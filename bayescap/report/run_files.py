@@ -59,15 +59,15 @@ def _read_json(path: Path) -> Any:
         raise InputError(path, f"line {exc.lineno}", f"valid JSON ({exc.msg})") from None
 
 
-def read_run(run_dir: str | Path) -> RunFiles:
-    """Load ``summary.json`` (required), ``manifest.json``, ``posteriors.nc`` and ``simulation.nc``.
+def read_summary(run_dir: str | Path) -> dict:
+    """A run directory's ``summary.json``, checked: the directory exists, the file is JSON of a known schema.
 
     Raises
     ------
     OutputError
         ``run_dir`` is not a directory or has no ``summary.json``.
     InputError
-        ``summary.json`` is not JSON, or has a schema version this report does not know.
+        ``summary.json`` is not JSON, or has a schema version this version does not know.
     """
     run = Path(run_dir)
     if not run.is_dir():
@@ -79,6 +79,21 @@ def read_run(run_dir: str | Path) -> RunFiles:
     if not isinstance(summary, dict) or summary.get("schema_version") != SUMMARY_SCHEMA_VERSION:
         got = summary.get("schema_version") if isinstance(summary, dict) else type(summary).__name__
         raise InputError(summary_path, "key schema_version", f"{SUMMARY_SCHEMA_VERSION}, got {got!r}")
+    return summary
+
+
+def read_run(run_dir: str | Path) -> RunFiles:
+    """Load ``summary.json`` (required), ``manifest.json``, ``posteriors.nc`` and ``simulation.nc``.
+
+    Raises
+    ------
+    OutputError
+        ``run_dir`` is not a directory or has no ``summary.json``.
+    InputError
+        ``summary.json`` is not JSON, or has a schema version this report does not know.
+    """
+    run = Path(run_dir)
+    summary = read_summary(run)
     missing: list[str] = []
     manifest = None
     if (run / "manifest.json").exists():
