@@ -35,6 +35,7 @@ from bayescap.models.traffic_design import (
     weekday_yearly_features,
 )
 from bayescap.models.nutpie_glue import c_model_or_none
+from bayescap.models.traffic_after import calendar_with_after_events, is_after_type
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
 from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
@@ -106,7 +107,9 @@ def fit_traffic(
     t_order = time.perf_counter()
     order, order_scores = opt["fourier_order"], {}
     if order == "auto":  # chosen from the training history only (traffic_order.py); recorded in attrs
-        order, order_scores = choose_fourier_order(history_df, pri, opt)
+        # on the history's own event days: the yearly shape is chosen as without after-days (traffic_after.py), so
+        # the option adds their lifts and does not move the order choice
+        order, order_scores = choose_fourier_order(history_df, pri, {**opt, "event_after_days": 0})
     t_order = time.perf_counter() - t_order
     design = design_for_order(history_df, opt, int(order))
     t0 = time.perf_counter()
@@ -454,6 +457,9 @@ def forecast_traffic(
     cal = cal.sort_values("date").reset_index(drop=True)
     if cal["date"].duplicated().any():
         raise InputError(None, "calendar column 'date'", "unique forecast dates")
+    derived = [t for t in types if is_after_type(t)]
+    cal = calendar_with_after_events(history_df, cal, [t for t in types if not is_after_type(t)], derived,
+                                     opt.get("event_after_days", 0))
     last = design.dates[-1]
     if len(cal) == 0 or cal["date"].iloc[0] <= last:
         raise InputError(None, "calendar column 'date'", f"forecast dates after the last history date {last.date()}")
@@ -510,7 +516,8 @@ def forecast_traffic(
             intensity[pos] = cal[icol].fillna(1.0).astype(float).to_numpy()
         if not flags.any():
             continue
-        is_event |= flags
+        if not is_after_type(typ):  # after-days keep the noise of normal days (traffic_after.py)
+            is_event |= flags
         for first, last_day in occurrence_runs(flags):
             loglift = post["lift_mean"][:, j] + post["lift_sd"][:, j] * z_lift[:, first, j]
             for day in range(first, last_day + 1):

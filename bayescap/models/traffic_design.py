@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bayescap.errors import InputError, ModelError
+from bayescap.models.traffic_after import is_after_type
 
 DAYS_PER_YEAR = 365.25
 YEARLY_MIN_DAYS = 365
@@ -237,7 +238,9 @@ def build_design(
         "type_matrix": occ_matrix @ slot_type_matrix,
         "slot_type_matrix": slot_type_matrix,
         "slot_free": slot_multiday if _single_day_noise(single_day_lifts, occ_days, occ_type) else np.ones(slots),
-        "is_event": flags.any(axis=1).astype(float),
+        # the event-day regime (own noise scale, Gaussian): flagged events only; an after-day (traffic_after.py) has a
+        # lift of its own but the noise of a normal day
+        "is_event": flags[:, [j for j, typ in enumerate(types) if not is_after_type(typ)]].any(axis=1).astype(float),
         "competitor": competitor,
         "competitor_weight": np.array(1.0 if use_competitor_effect else 0.0),
         "y_center": np.array(np.median(y[mask])),

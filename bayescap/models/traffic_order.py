@@ -42,7 +42,8 @@ from scipy.special import gammaln
 from threadpoolctl import threadpool_limits
 
 from bayescap.errors import ModelError
-from bayescap.models.traffic_design import TrafficDesign, build_design, noncentred_walk
+from bayescap.models.traffic_after import is_after_type, with_after_events
+from bayescap.models.traffic_design import TrafficDesign, build_design, event_types_of, noncentred_walk
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_whiten import NU_APPROX, _ar_filter, _columns, _prior, block_layout, whiten
 
@@ -54,7 +55,10 @@ FIRST_IRLS_PASSES = 3
 
 
 def design_for_order(history_df: pd.DataFrame, opt: dict, order: int) -> TrafficDesign:
-    """The traffic design of ``history_df`` with yearly Fourier order ``order`` (other settings from ``opt``)."""
+    """The traffic design of ``history_df`` with yearly Fourier order ``order`` (other settings from ``opt``), the
+    event after-days of ``opt["event_after_days"]`` derived first (traffic_after.py)."""
+    types = [t for t in event_types_of(history_df) if not is_after_type(t)]
+    history_df, _ = with_after_events(history_df, types, opt.get("event_after_days", 0))
     return build_design(
         history_df,
         competitor_events=str(opt["competitor_events"]),

@@ -68,6 +68,10 @@ DEFAULT_OPTIONS: dict[str, object] = {
     # apart on one day) | "pooled" (own lifts) | "auto" ("noise" when a type has more than 20 single-day occurrences)
     "single_day_lifts": "noise",
     "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
+    # days after each event occurrence that get lifts of their own (derived types after<k>_<type>, traffic_after.py;
+    # Prophet's holiday upper_window): 0 = off (the default: docs/traffic_model.md, "Event after-days") | "auto" (two
+    # for each type seen at most once a month, none for frequent ones such as a weekly sale) | a number for every type
+    "event_after_days": 0,
     "adaptation": "diag",  # nutpie mass-matrix adaptation: "diag" (the linear block is whitened, see traffic_whiten.py) | "low_rank"
     "target_accept": 0.9,
     # log density: "c" (hand-written twin of the PyMC graph in C, compiled once per machine by the system's C compiler,
@@ -113,6 +117,11 @@ def merge_options(options: dict | None) -> dict[str, object]:
     top = FOURIER_ORDER_MAX_AUTO if merged["fourier_order"] == "auto" else merged["fourier_order"]
     if int(merged["weekday_yearly_order"]) < 0 or int(merged["weekday_yearly_order"]) > top:
         raise ModelError(f"option weekday_yearly_order must be between 0 and fourier_order (at most {top})")
+    after = merged["event_after_days"]
+    if after != "auto":
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or after != int(after) or not 0 <= after <= 7:
+            raise ModelError(f"option event_after_days must be 'auto' or a whole number of days from 0 to 7, got {after!r}")
+        merged["event_after_days"] = int(after)
     if merged["single_day_lifts"] not in ("auto", "noise", "pooled"):
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
     if merged["level_param"] not in ("centred", "noncentred"):
@@ -134,6 +143,9 @@ def merge_options(options: dict | None) -> dict[str, object]:
     return merged
 
 
+WORD_OR_NUMBER = {"event_after_days"}  # "auto" or a number: merge_options checks them
+
+
 def check_option(key: str, value: object) -> object:
     """One option as a user wrote it (scenario file, command line): a known key, a value of the default's type
     (true/false, a whole number, a number, a word) and within its bounds; a ModelError says which and why."""
@@ -142,7 +154,7 @@ def check_option(key: str, value: object) -> object:
     default = DEFAULT_OPTIONS[key]
     if isinstance(default, bool) and not isinstance(value, bool):
         raise ModelError(f"option {key} must be true or false, got {value!r}")
-    if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
+    if type(default) is int and key not in WORD_OR_NUMBER and (isinstance(value, bool) or not isinstance(value, int)):
         raise ModelError(f"option {key} must be a whole number, got {value!r}")
     if type(default) is float and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise ModelError(f"option {key} must be a number, got {value!r}")
