@@ -83,15 +83,8 @@ def read_summary(run_dir: str | Path) -> dict:
 
 
 def read_run(run_dir: str | Path) -> RunFiles:
-    """Load ``summary.json`` (required), ``manifest.json``, ``posteriors.nc`` and ``simulation.nc``.
-
-    Raises
-    ------
-    OutputError
-        ``run_dir`` is not a directory or has no ``summary.json``.
-    InputError
-        ``summary.json`` is not JSON, or has a schema version this report does not know.
-    """
+    """Load ``summary.json`` (required, checked by :func:`read_summary`, whose errors it raises), ``manifest.json``,
+    ``posteriors.nc`` and ``simulation.nc``."""
     run = Path(run_dir)
     summary = read_summary(run)
     missing: list[str] = []
