@@ -5,7 +5,7 @@ game (the first is flagged ``day_after``) still had 2.9 and 1.6 times the views 
 2008-2015); after a retail sale, demand pulled forward can leave a dip. Prophet models this with a holiday's
 ``upper_window``: each day after the holiday gets an effect of its own. Here, with ``event_after_days = K``, the k-th
 day (k = 1..K) after the last day of each occurrence of type ``t`` becomes a day of the derived event type
-``after<k>_<t>``, unless an event of any type is flagged on it or on a day between (the run of after-days stops at
+``after<k>:<t>``, unless an event of any type is flagged on it or on a day between (the run of after-days stops at
 the next event day). A derived type has a lift like an event type (the same prior; its occurrences are single days,
 so with ``single_day_lifts = "noise"`` one lift per type) but its days stay in the normal-day regime: normal-day
 noise, not the event days' own scale, which sizes event-day fleets and would otherwise be shrunk by days that are not
@@ -45,12 +45,13 @@ def max_after_days(days: int | str) -> int:
 
 
 def after_type(k: int, typ: str) -> str:
-    return f"after{k}_{typ}"
+    """``after<k>:<type>``: a colon, which an input's event type cannot hold, so no user type is taken for one."""
+    return f"after{k}:{typ}"
 
 
 def is_after_type(typ: str) -> bool:
-    head, _, rest = typ.partition("_")
-    return head.startswith("after") and head[5:].isdigit() and bool(rest)
+    head, sep, rest = typ.partition(":")
+    return bool(sep) and head.startswith("after") and head[5:].isdigit() and bool(rest)
 
 
 def _after_flags(flags: dict[str, np.ndarray], days: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -90,7 +91,7 @@ def _daily(frame: pd.DataFrame, types: list[str]) -> tuple[pd.DatetimeIndex, dic
 
 
 def with_after_events(history: pd.DataFrame, types: list[str], days: int | str) -> tuple[pd.DataFrame, list[str]]:
-    """``history`` with ``event_after<k>_<type>`` columns for the derived types that have a day in it, and those types.
+    """``history`` with ``event_after<k>:<type>`` columns for the derived types that have a day in it, and those types.
 
     ``days``: after-days per occurrence for every type, or ``"auto"`` (:func:`days_by_type`). Missing days count as
     normal days for the derivation (an after-day is a calendar day, observed or not).
@@ -142,7 +143,7 @@ def calendar_with_after_events(
     after = _after_flags(flags, {typ: max_after_days(days) for typ in types})  # the fit decided which types have them
     for name in derived:
         f, source = after.get(name, (np.zeros(len(days_index), dtype=bool), np.full(len(days_index), -1)))
-        typ = name.partition("_")[2]
+        typ = name.partition(":")[2]
         cal[f"event_{name}"] = f[cal_pos].astype(int)
         cal[f"intensity_{name}"] = np.where(source[cal_pos] >= 0, intensity[typ][np.maximum(source[cal_pos], 0)], 1.0)
     return cal

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from bayescap.errors import ModelError
+from bayescap.models.traffic_after import AFTER_DAYS_MAX
 
 DEFAULT_PRIORS: dict[str, float] = {
     # level: a Gaussian random walk on knots every `knot_spacing` days, linearly interpolated between knots
@@ -68,7 +69,7 @@ DEFAULT_OPTIONS: dict[str, object] = {
     # apart on one day) | "pooled" (own lifts) | "auto" ("noise" when a type has more than 20 single-day occurrences)
     "single_day_lifts": "noise",
     "ar1": True,  # AR(1) on the log residual (day-to-day persistence of news bursts)
-    # days after each event occurrence that get lifts of their own (derived types after<k>_<type>, traffic_after.py;
+    # days after each event occurrence that get lifts of their own (derived types after<k>:<type>, traffic_after.py;
     # Prophet's holiday upper_window): 0 = off (the default: docs/traffic_model.md, "Event after-days") | "auto" (two
     # for each type seen at most once a month, none for frequent ones such as a weekly sale) | a number for every type
     "event_after_days": 0,
@@ -119,8 +120,10 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option weekday_yearly_order must be between 0 and fourier_order (at most {top})")
     after = merged["event_after_days"]
     if after != "auto":
-        if isinstance(after, bool) or not isinstance(after, (int, float)) or after != int(after) or not 0 <= after <= 7:
-            raise ModelError(f"option event_after_days must be 'auto' or a whole number of days from 0 to 7, got {after!r}")
+        whole = not isinstance(after, bool) and isinstance(after, (int, float)) and after == int(after)
+        if not whole or not 0 <= after <= AFTER_DAYS_MAX:
+            raise ModelError(f"option event_after_days must be 'auto' or a whole number of days from 0 to "
+                             f"{AFTER_DAYS_MAX}, got {after!r}")
         merged["event_after_days"] = int(after)
     if merged["single_day_lifts"] not in ("auto", "noise", "pooled"):
         raise ModelError(f"option single_day_lifts must be 'auto', 'noise' or 'pooled', got {merged['single_day_lifts']!r}")
