@@ -54,7 +54,8 @@ def fits_relation(a: dict, b: dict) -> str:
     if ka is not None and ka == kb:
         return ("the same posteriors (the same fit key): the numbers differ only through the scenarios, prices "
                 "and simulation")
-    return "other posteriors (the fit key differs): the models were fitted again"
+    return ("other posteriors (the fit key differs: other fitted data, priors, sampler settings, model code or "
+            "sampling libraries): the models were fitted again")
 
 
 def _scenarios(summary: dict) -> dict[str, dict]:

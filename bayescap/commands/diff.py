@@ -47,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _value_with_range(side: dict, unit: str | None) -> str:
-    from bayescap.report.formatting import median_with_range
+    from bayescap.report.formatting import median_range
 
-    return median_with_range(side, unit, sep=" ").replace("(", "(90%: ", 1)
+    median, interval = median_range(side, unit)
+    return f"{median} (90%: {interval})"
 
 
 def diff_lines(result: dict) -> list[str]:
