@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from bayescap.backtest.data import peyton_manning_history
-from bayescap.backtest.run import run_backtest
+from bayescap.backtest.run import method_results, run_backtest
 from bayescap.commands._common import REPO_ROOT
 from bayescap.models.traffic import diagnostics, fit_traffic
 from bayescap.models.traffic_recovery import coverage_table, recovery_study
@@ -34,9 +34,7 @@ def bench(name: str, value: float, unit: str) -> None:
 def backtest() -> None:
     """The issue's protocol on the real Peyton Manning series (4 x 28 days, 730-day training windows)."""
     result = run_backtest(peyton_manning_history(PEYTON), seed=SEED, draws=1000, tune=1000, chains=2)
-    for method, m in result.items():
-        if method in ("protocol", "notes"):
-            continue
+    for method, m in method_results(result).items():
         bench(f"traffic_backtest_relcrps_{method}", m["rel_crps"], "ratio")
         bench(f"traffic_backtest_cov80_{method}", m["cov80"], "share")
         bench(f"traffic_backtest_cov95_{method}", m["cov95"], "share")
@@ -44,6 +42,14 @@ def backtest() -> None:
         bench(f"traffic_backtest_seconds_{method}", m["seconds"], "s/origin")
         top2 = sum(d["share"] for d in m["top_days"][:2])
         bench(f"traffic_backtest_top2_days_crps_share_{method}", top2, "share (the two days with the largest CRPS)")
+        lo, hi = m["rel_crps_interval"]
+        bench(f"traffic_backtest_relcrps_{method}_lo90", lo, "ratio (block bootstrap over the test days)")
+        bench(f"traffic_backtest_relcrps_{method}_hi90", hi, "ratio")
+    for other, c in result.get("comparisons", {}).items():
+        bench(f"traffic_backtest_relcrps_bayescap_minus_{other}", c["difference"], "ratio")
+        bench(f"traffic_backtest_relcrps_bayescap_minus_{other}_lo90", c["interval"][0], "ratio (paired block bootstrap)")
+        bench(f"traffic_backtest_relcrps_bayescap_minus_{other}_hi90", c["interval"][1], "ratio")
+        bench(f"traffic_backtest_bayescap_better_than_{other}_share", c["share_a_better"], "share of resamples")
     origins = result["bayescap"]["origins"]
     bench("traffic_backtest_first_origin_seconds", origins[0]["seconds"], "s (fit + forecast; compiles only on a new machine)")
     bench("traffic_backtest_origin_seconds_max", max(o["seconds"] for o in origins), "s (fit + forecast)")

@@ -249,9 +249,18 @@ def test_run_backtest_on_a_short_series(idata_structure_history):
     assert [o["origin"] for o in origins_info] == [0, 1]
     assert all("max_r_hat" in o and "divergences" in o for o in origins_info)
     json.dumps(result)  # the --json payload is plain JSON
+    for method in ("bayescap", "seasonal_naive"):  # per-day scores for --compare-to, and how sure the score is
+        m = result[method]
+        assert len(m["days"]["crps"]) == 14 and sum(m["days"]["crps"]) / sum(m["days"]["actual"]) == pytest.approx(m["rel_crps"])
+        lo, hi = m["rel_crps_interval"]
+        assert 0 < lo < hi
+    paired = result["comparisons"]["seasonal_naive"]
+    assert paired["n_windows"] == 2 and paired["interval"][0] <= paired["interval"][1]
+    assert paired["difference"] == pytest.approx(result["bayescap"]["rel_crps"] - result["seasonal_naive"]["rel_crps"])
     table = format_table(result)
     assert "bayescap" in table and "seasonal_naive" in table
     assert "relCRPS per test window" in table and result["bayescap"]["top_days"][0]["date"] in table
+    assert "bayescap against each baseline on the same days" in table
 
 
 @pytest.fixture(scope="module")

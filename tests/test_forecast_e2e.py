@@ -89,12 +89,16 @@ def test_backtest_on_the_runs_own_history_is_in_the_summary_and_the_report(two_r
     own = bt["methods"]["bayescap"]
     assert own["n_days"] == 112 and len(own["origins"]) == 4 and 0 < own["rel_crps"] < 1
     assert bt["coverage_ranges"] == {"cov80": [0.726, 0.874], "cov95": [0.91, 0.99]}
+    assert "days" not in own and len(own["rel_crps_interval"]) == 2  # per-day scores stay out of the summary
+    naive = bt["comparisons"]["seasonal_naive"]
+    assert naive["difference"] == pytest.approx(own["rel_crps"] - bt["methods"]["seasonal_naive"]["rel_crps"], rel=1e-4)
     assert "backtest origin 4/4: train 2024-11-24..2026-10-03, test 2026-10-04..2026-10-31" in first.stdout
     proc, third = reused_run
     assert f"backtest: reusing that of {runs[1].name}" in proc.stdout and "backtest bayescap" not in proc.stdout
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(runs[0] / "report.pdf").pages]
     assert "How good the traffic forecast was: forecasting the last 112 days of the history" in pages[0]
     assert any("refitted on the 679 days before it" in p and "seasonal naive" in p for p in pages)
+    assert any("How sure these scores are: resampling the test days in blocks of 14 days" in p for p in pages)
 
 
 def test_a_history_too_short_for_the_backtest_still_gets_its_forecast(tmp_path):

@@ -60,10 +60,11 @@ def coverage_ranges_for(n_days: int) -> dict[str, list[float]]:
 
 
 TIMING_KEYS = ("seconds", "compile_seconds", "sampling_seconds")
+LEFT_OUT = (*TIMING_KEYS, "days")  # per-day scores serve --compare-to; a report states the pooled ones
 
 
-def _without_timings(metrics: dict) -> dict:
-    out = {k: v for k, v in metrics.items() if k not in TIMING_KEYS}
+def _for_summary(metrics: dict) -> dict:
+    out = {k: v for k, v in metrics.items() if k not in LEFT_OUT}
     if "origins" in out:
         out["origins"] = [{k: v for k, v in o.items() if k not in TIMING_KEYS} for o in out["origins"]]
     return out
@@ -83,8 +84,10 @@ def forecast_backtest(
 ) -> dict:
     """Run the backtest on a forecast's traffic history; the result is what ``summary.json["backtest"]`` holds.
 
-    ``{"methods": {method: metrics}, "protocol": {...}, "coverage_ranges": {...}, "notes": [...]}``, with the metrics
-    of :func:`bayescap.backtest.run.run_backtest` (bayescap's include its per-origin diagnostics).
+    ``{"methods": {method: metrics}, "protocol": {...}, "coverage_ranges": {...}, "comparisons": {...},
+    "notes": [...]}``, with the metrics of :func:`bayescap.backtest.run.run_backtest` (bayescap's include its
+    per-origin diagnostics; the per-day scores are left out) and its paired comparison of bayescap with the seasonal
+    naive forecast.
     """
     from bayescap.backtest.run import run_backtest
 
@@ -94,12 +97,13 @@ def forecast_backtest(
         priors=priors, train_days=train_days, progress=progress,
     )
     # timings stay out: the same inputs and seed must give the same summary.json, and seconds are the machine's
-    methods = {m: _without_timings(result[m]) for m in FORECAST_METHODS if m in result}
+    methods = {m: _for_summary(result[m]) for m in FORECAST_METHODS if m in result}
     n_days = int(methods["bayescap"]["n_days"])
     protocol = {**result["protocol"], "test_days": N_WINDOWS * WINDOW_DAYS}
     return {
         "methods": methods,
         "protocol": protocol,
         "coverage_ranges": coverage_ranges_for(n_days),
+        "comparisons": result.get("comparisons", {}),
         "notes": list(result.get("notes", [])),
     }

@@ -42,7 +42,8 @@ def interval_hits(draws: np.ndarray, y: np.ndarray, prob: float) -> np.ndarray:
 
 
 def pooled_metrics(draws: list[np.ndarray], actuals: list[np.ndarray]) -> dict[str, float]:
-    """relCRPS (mean CRPS / mean actual), cov80, cov95 and MAPE of the median, pooled over all test days.
+    """relCRPS (mean CRPS / mean actual), cov80, cov95 and MAPE of the median, pooled over all test days, with the
+    number of days scored and of days inside the 80% and 95% intervals.
 
     Days whose actual is missing (NaN) are left out.
     """
@@ -67,7 +68,32 @@ def pooled_metrics(draws: list[np.ndarray], actuals: list[np.ndarray]) -> dict[s
         "cov95": float(np.mean(np.concatenate(h95))),
         "mape": float(np.mean(np.concatenate(ape))),
         "n_days": int(y_cat.size),
+        "days_inside80": int(np.sum(np.concatenate(h80))),
+        "days_inside95": int(np.sum(np.concatenate(h95))),
     }
+
+
+def daily_scores(draws: list[np.ndarray], actuals: list[np.ndarray], dates: list) -> dict[str, list]:
+    """Each observed test day's ``date`` (YYYY-MM-DD), ``actual``, ``crps`` and the predictive ``median``, in date
+    order, with the ``window`` it belongs to (0-based). Missing days are left out, as in :func:`pooled_metrics`.
+
+    The days a paired comparison of two methods (or of two runs of one method) resamples:
+    :mod:`bayescap.backtest.uncertainty`.
+    """
+    out: dict[str, list] = {"date": [], "actual": [], "crps": [], "median": [], "window": []}
+    for k, (d, y, when) in enumerate(zip(draws, actuals, dates)):
+        y = np.asarray(y, dtype=float)
+        when = np.asarray(when, dtype="datetime64[D]")  # str() of a day is YYYY-MM-DD
+        keep = np.isfinite(y)
+        if not keep.any():
+            continue
+        dk = np.asarray(d)[:, keep]
+        out["date"] += [str(t) for t in when[keep]]
+        out["actual"] += [float(v) for v in y[keep]]
+        out["crps"] += [float(v) for v in crps_from_draws(dk, y[keep])]
+        out["median"] += [float(v) for v in np.median(dk, axis=0)]
+        out["window"] += [k] * int(keep.sum())
+    return out
 
 
 def score_breakdown(
@@ -80,23 +106,19 @@ def score_breakdown(
     its actual, the predictive median and its ``share`` of the summed CRPS of all observed days (a news spike can
     carry a third of a method's score). Missing days are left out, as in :func:`pooled_metrics`.
     """
-    windows, days = [], []
+    windows = []
     for d, y, when in zip(draws, actuals, dates):
         y = np.asarray(y, dtype=float)
-        when = np.asarray(when, dtype="datetime64[D]")  # str() of a day is YYYY-MM-DD
+        when = np.asarray(when, dtype="datetime64[D]")
         entry = {"test_start": str(when[0]), "test_end": str(when[-1])}
-        keep = np.isfinite(y)
-        if keep.any():
+        if np.isfinite(y).any():
             entry.update(pooled_metrics([d], [y]))
-            dk = np.asarray(d)[:, keep]
-            c = crps_from_draws(dk, y[keep])
-            med = np.median(dk, axis=0)
-            days += [(float(ci), str(t), float(yi), float(mi)) for ci, t, yi, mi in zip(c, when[keep], y[keep], med)]
         else:
             entry["n_days"] = 0
         windows.append(entry)
-    total = sum(c for c, *_ in days)
-    ranked = sorted(days, key=lambda r: -r[0])[: int(top)]
+    days = daily_scores(draws, actuals, dates)
+    total = float(sum(days["crps"]))
+    ranked = sorted(zip(days["crps"], days["date"], days["actual"], days["median"]), key=lambda r: -r[0])[: int(top)]
     top_days = [
         {"date": t, "actual": yi, "median": mi, "crps": ci, "share": ci / total if total > 0 else float("nan")}
         for ci, t, yi, mi in ranked

@@ -9,10 +9,17 @@ import numpy as np
 import pandas as pd
 
 from bayescap.backtest.baselines import holidays_frame, prophet_available, prophet_draws, seasonal_naive_draws
-from bayescap.backtest.metrics import pooled_metrics, score_breakdown
+from bayescap.backtest.metrics import daily_scores, pooled_metrics, score_breakdown
 from bayescap.backtest.protocol import N_WINDOWS, TRAIN_DAYS, WINDOW_DAYS, origins
+from bayescap.backtest.uncertainty import BLOCK_DAYS, LEVEL, paired_difference, rel_crps_interval
 
 METHODS = ("bayescap", "seasonal_naive", "prophet_raw", "prophet_log")
+NOT_METHODS = ("protocol", "notes", "comparisons", "compared_to")  # the other keys of run_backtest's result
+
+
+def method_results(result: dict) -> dict[str, dict]:
+    """The per-method entries of a :func:`run_backtest` result (or of its JSON), in run order."""
+    return {k: v for k, v in result.items() if k not in NOT_METHODS}
 
 
 def run_backtest(
@@ -92,13 +99,20 @@ def run_backtest(
             seconds[method].append(elapsed)
     result: dict = {}
     window_dates = [o.test_dates for o in splits]
+    boot_seed = seed + 7  # one set of resampled days for every method, so their intervals are comparable
     for method in methods:
         m = pooled_metrics(draws_by[method], actuals)
         m["seconds"] = float(np.mean(seconds[method]))
         m.update(score_breakdown(draws_by[method], actuals, window_dates))
+        m["days"] = daily_scores(draws_by[method], actuals, window_dates)
+        m["rel_crps_interval"] = rel_crps_interval(m["days"]["crps"], m["days"]["actual"], seed=boot_seed)
         result[method] = m
     if "bayescap" in result:
         result["bayescap"]["origins"] = origin_info
+        result["comparisons"] = {
+            other: compare_methods(result["bayescap"], result[other], seed=boot_seed)
+            for other in methods if other != "bayescap"
+        }
     result["protocol"] = {
         "n_windows": n_windows,
         "window_days": window_days,
@@ -107,6 +121,26 @@ def run_backtest(
         "seed": seed,
         "first_test_day": str(splits[0].test_dates[0].date()),
         "last_test_day": str(splits[-1].test_dates[-1].date()),
+        "interval_level": LEVEL,
+        "bootstrap_block_days": BLOCK_DAYS,
     }
     result["notes"] = notes
     return result
+
+
+def compare_methods(a: dict, b: dict, *, seed: int) -> dict:
+    """Method A against method B on the days both scored (two methods of one backtest, or one method in two runs
+    of the same protocol): :func:`bayescap.backtest.uncertainty.paired_difference` of their relCRPS, plus
+    ``windows_a_better`` (test windows in which A's relCRPS is the lower) and ``n_windows``.
+
+    Raises ValueError when the two were not scored on the same days.
+    """
+    da, db = a["days"], b["days"]
+    if da["date"] != db["date"]:
+        raise ValueError("the two were not scored on the same days")
+    out = paired_difference(da["crps"], db["crps"], da["actual"], seed=seed)
+    pairs = [(wa.get("rel_crps"), wb.get("rel_crps")) for wa, wb in zip(a["windows"], b["windows"])]
+    pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+    out["windows_a_better"] = sum(x < y for x, y in pairs)
+    out["n_windows"] = len(pairs)
+    return out

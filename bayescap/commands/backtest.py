@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescap.backtest.protocol import N_WINDOWS, WINDOW_DAYS
+from bayescap.backtest.uncertainty import BLOCK_DAYS
 from bayescap.commands._common import add_json_option, check_json_target, seed_arg, whole_number, write_json_output
 from bayescap.errors import InputError, ModelError
 from bayescap.inputs.csvfile import did_you_mean
@@ -33,6 +34,12 @@ holidays; skipped with a note when Prophet is not installed).
 settings (priors, options) on such validation periods and run the last days once, at the end.
 --train-days DAYS backtests a history shorter than 842 days with fewer training days (at least 182).
 --windows N scores N windows of 28 days instead of 4 (more days, a steadier comparison of settings).
+Each relCRPS comes with a 90% interval from resampling the test days in blocks of two weeks, and bayescap is compared
+with each baseline on the same resampled days: how much of a score, or of a lead, is which days happened to be tested.
+--compare-to EARLIER.json compares this run with an earlier --json of the same days in the same way, e.g.
+  bayescap backtest PEYTON.csv --before 112 --windows 75 --methods bayescap --json defaults.json
+  bayescap backtest PEYTON.csv --before 112 --windows 75 --methods bayescap --option knot_spacing=3 \\
+      --compare-to defaults.json
 --prior KEY=VALUE and --option KEY=VALUE (each repeatable) change one of the traffic model's priors or
 options (docs/traffic_model.md, "Priors"), e.g. to compare a setting on a validation period:
   bayescap backtest PEYTON.csv --before 112 --windows 75 --methods bayescap --option knot_spacing=3
@@ -102,6 +109,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="set a traffic-model option (repeatable), e.g. knot_spacing=14, ar1=false, fourier_order=6",
+    )
+    parser.add_argument(
+        "--compare-to",
+        type=Path,
+        default=None,
+        metavar="EARLIER.json",
+        help="an earlier backtest's --json file of the same days: each method is compared with its earlier self day "
+        "by day, with an interval for the change (is a changed setting's gain more than which days were tested?)",
     )
     parser.add_argument(
         "--methods",
@@ -174,17 +189,53 @@ def _fmt(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
 
+def _interval(pair) -> str:
+    return "n/a" if not pair else f"{_fmt(pair[0])}-{_fmt(pair[1])}"
+
+
+def format_comparison(name: str, c: dict, *, a: str = "bayescap") -> str:
+    """One line of a paired comparison (:func:`bayescap.backtest.run.compare_methods`)."""
+    lo, hi = c["interval"]
+    return (f"  {name}: relCRPS {c['difference']:+.4f} ({100 * c['level']:.0f}%: {lo:+.4f} to {hi:+.4f}), summed CRPS "
+            f"{100 * c['relative']:+.1f}%; {a} better in {100 * c['share_a_better']:.1f}% of resamples and in "
+            f"{c['windows_a_better']} of {c['n_windows']} windows")
+
+
+def _settings_text(protocol: dict) -> str:
+    changed = {**(protocol.get("traffic_priors") or {}),
+               **{k: v for k, v in (protocol.get("traffic_options") or {}).items() if k != "competitor_events"}}
+    parts = [f"seed {protocol['seed']}"] if "seed" in protocol else []
+    parts.append(", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "default settings")
+    return f" ({'; '.join(parts)})"
+
+
 def format_table(result: dict) -> str:
     """The printed table (separate from the run so it can be tested without fitting)."""
-    lines = [f"{'method':<16}{'relCRPS':>9}{'cov80':>8}{'cov95':>8}{'MAPE':>8}{'s/origin':>10}"]
-    for method, m in result.items():
-        if method in ("protocol", "notes"):
-            continue
+    from bayescap.backtest.in_forecast import coverage_ranges_for
+    from bayescap.backtest.run import method_results
+
+    scored = list(method_results(result).items())
+    level = (result.get("protocol") or {}).get("interval_level", 0.9)
+    head = f"{100 * level:.0f}% interval"
+    lines = [f"{'method':<16}{'relCRPS':>9}{head:>15}{'cov80':>8}{'cov95':>8}{'MAPE':>8}{'s/origin':>10}"]
+    for method, m in scored:
         lines.append(
-            f"{method:<16}{_fmt(m['rel_crps']):>9}{_fmt(m['cov80']):>8}{_fmt(m['cov95']):>8}{_fmt(m['mape']):>8}"
-            f"{m['seconds']:>10.1f}"
+            f"{method:<16}{_fmt(m['rel_crps']):>9}{_interval(m.get('rel_crps_interval')):>15}{_fmt(m['cov80']):>8}"
+            f"{_fmt(m['cov95']):>8}{_fmt(m['mape']):>8}{m['seconds']:>10.1f}"
         )
-    scored = [(method, m) for method, m in result.items() if method not in ("protocol", "notes")]
+    if scored and "days_inside95" in scored[0][1]:
+        n = scored[0][1]["n_days"]
+        ranges = coverage_ranges_for(n)
+        inside = ", ".join(f"{method} {m['days_inside80']} and {m['days_inside95']}" for method, m in scored)
+        lines.append(f"days inside the 80% and 95% intervals, of {n}: {inside}; a calibrated forecast stays within "
+                     f"cov80 {_interval(ranges['cov80'])} and cov95 {_interval(ranges['cov95'])} with 95% probability")
+    if any("rel_crps_interval" in m for _, m in scored):
+        block = (result.get("protocol") or {}).get("bootstrap_block_days", BLOCK_DAYS)
+        lines.append(f"(relCRPS intervals: the test days resampled in blocks of {block} days; they say how much a score "
+                     "owes to which days happened to be tested)")
+    if result.get("comparisons"):
+        lines.append("bayescap against each baseline on the same days (negative: bayescap forecast better):")
+        lines += [format_comparison(other, c) for other, c in result["comparisons"].items()]
     if scored and all("windows" in m for _, m in scored):
         lines.append("relCRPS per test window:")
         for k, w in enumerate(scored[0][1]["windows"]):
@@ -197,6 +248,11 @@ def format_table(result: dict) -> str:
                 for d in m["top_days"][:3]
             )
             lines.append(f"  {method}: {days}")
+    against = result.get("compared_to")
+    if against:
+        settings = _settings_text(against.get("protocol") or {})
+        lines.append(f"this run against {against['file']}{settings} on the same days (negative: this run forecast better):")
+        lines += [format_comparison(method, c, a="this run") for method, c in against["methods"].items()]
     for o in result.get("bayescap", {}).get("origins", []):
         lines.append(
             f"  bayescap origin {o['origin'] + 1} ({o['test_start']}..{o['test_end']}): divergences {o['divergences']}, "
@@ -209,6 +265,7 @@ def format_table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bayescap.backtest.against import check_same_days, compare_with_earlier, observed_test_days, read_earlier_backtest
     from bayescap.backtest.in_forecast import MIN_TRAIN_DAYS
     from bayescap.backtest.protocol import history_before
     from bayescap.backtest.run import METHODS, run_backtest
@@ -224,7 +281,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "--windows", f"at least 1 window, got {args.windows}")
     priors, options = model_settings(args.prior, args.option, args.competitor_events)
     check_json_target(args)
+    earlier = read_earlier_backtest(args.compare_to) if args.compare_to is not None else None
     history = history_before(load_history(args.traffic), args.before)
+    if earlier is not None:
+        days = observed_test_days(history, n_windows=args.windows, window_days=WINDOW_DAYS, train_days=args.train_days)
+        check_same_days(earlier, days, methods)
     if args.before:
         print(f"validation period: the history up to {history['date'].max().date()} ({args.before} days before its last day)")
     changed = {**priors, **{k: v for k, v in options.items() if k != "competitor_events"}}
@@ -246,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     result["protocol"]["days_before_end"] = args.before
     result["protocol"]["traffic_priors"] = priors
     result["protocol"]["traffic_options"] = options
+    if earlier is not None:
+        result["compared_to"] = compare_with_earlier(result, earlier, seed=args.seed + 7)
     print(format_table(result))
     write_json_output(args, result)
     return 0

@@ -20,7 +20,7 @@ from bayescap.checks import (
 )
 from bayescap.dims import OBS
 from bayescap.report import layout, style
-from bayescap.report.formatting import fmt_int, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
+from bayescap.report.formatting import fmt_int, fmt_pct, fmt_r_hat, fmt_sig, fmt_usd, fmt_value
 from bayescap.report.layout import Column, Doc, Page
 from bayescap.report.pages_models import sample_matrix
 from bayescap.report.run_files import RunFiles
@@ -431,6 +431,9 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
         size=style.FONT_SMALL,
         gid=layout.CONFIG,
     )
+    sure = _backtest_sureness(methods, bt.get("comparisons") or {}, protocol)
+    if sure:
+        page = layout.paragraph(doc, page, sure, size=style.FONT_SMALL)
     problems = backtest_origin_problems(bt)
     if problems:
         page = layout.paragraph(
@@ -442,6 +445,28 @@ def _backtest(doc: Doc, page: Page, summary: dict) -> Page:
             color=style.DRAFT_RED,
         )
     return page
+
+
+def _backtest_sureness(methods: dict, comparisons: dict, protocol: dict) -> str:
+    """How much the backtest's scores owe to which days were tested (runs written since 2026-11-29; "" before)."""
+    own = methods.get("bayescap") or {}
+    interval = own.get("rel_crps_interval")
+    if not interval:
+        return ""
+    level = fmt_pct(protocol.get("interval_level", 0.9))
+    block = protocol.get("bootstrap_block_days")
+    blocks = f"in blocks of {block} days" if block else "in blocks"
+    text = (f"How sure these scores are: resampling the test days {blocks}, bayescap's relCRPS lies "
+            f"in {fmt_sig(interval[0])}\u2013{fmt_sig(interval[1])} ({level} of resamples)")
+    naive = comparisons.get("seasonal_naive")
+    if naive:
+        lo, hi = naive["interval"]
+        verdict = "lower" if naive["difference"] < 0 else "higher"
+        text += (f"; on the same resampled days it is {fmt_sig(abs(naive['difference']))} {verdict} than the seasonal "
+                 f"naive forecast's ({level} interval of bayescap minus seasonal naive: {fmt_sig(lo)} to "
+                 f"{fmt_sig(hi)}), lower in {fmt_pct(naive['share_a_better'])} of resamples and in "
+                 f"{naive['windows_a_better']} of {naive['n_windows']} windows")
+    return text + "."
 
 
 def _target_accept_text(capacity: dict) -> str:
