@@ -8,13 +8,19 @@ compares two runs' ``summary.json`` files (numpy and dicts only; no model is loa
 * **what came out**: per scenario present in both, each headline metric's median and 90% interval, and each tier's
   recommended fleet; a metric whose new median lies inside the old 90% interval is marked as such.
 
-Two runs' draws are not paired (other fits, other inputs), so a change in a median is not a draw-by-draw
-difference; the mark says whether it is larger than the forecast's own uncertainty.
+Where the two runs have the same posteriors (the same fit key) and the same seed, draw k of one run and draw k of the
+other are the same simulated future (the same posterior draw and the same random numbers; only the scenario, prices
+or policy differ), so each metric's change is also computed draw by draw from the two ``simulation.nc`` files
+(:func:`paired_change`), as the report does between the scenarios of one run. Otherwise the draws are not paired
+(other fits), a change in a median is not a draw-by-draw difference, and the mark says whether it is larger than the
+forecast's own uncertainty.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 INPUT_WORDS = {"traffic": "traffic history", "intraday": "intraday counts", "loadtest": "load test",
                "prices": "price table", "scenario": "scenario file"}
@@ -58,6 +64,36 @@ def fits_relation(a: dict, b: dict) -> str:
             "sampling libraries): the models were fitted again")
 
 
+def draws_paired(a: dict, b: dict) -> bool:
+    """Whether draw k of run ``a`` and draw k of run ``b`` are the same simulated future: the same posteriors (fit key,
+    which covers the data, priors, sampler settings and code) and the same seed (the simulation's random numbers)."""
+    ra, rb = _run(a), _run(b)
+    return ra.get("fit_key") is not None and ra.get("fit_key") == rb.get("fit_key") and ra.get("seed") == rb.get("seed")
+
+
+def metric_source(metric: dict) -> tuple[str, dict] | None:
+    """Where a scenario metric's draws live in simulation.nc: ``(variable, selection)`` from its summary entry."""
+    source = metric.get("source")
+    if not source:
+        return None
+    return str(source), {k: metric[k] for k in ("tier", "event_type") if k in metric}
+
+
+def paired_change(draws_a: np.ndarray, draws_b: np.ndarray) -> dict[str, Any]:
+    """B minus A draw by draw (draws where both are finite): median, 90% interval, the share of draws in which B is
+    the higher, and the share of draws left out (some day beyond any fleet in one run)."""
+    a, b = np.asarray(draws_a, dtype=float).ravel(), np.asarray(draws_b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"the runs have {a.size} and {b.size} draws")
+    keep = np.isfinite(a) & np.isfinite(b)
+    d = b[keep] - a[keep]
+    if d.size == 0:
+        return {"median": None, "q05": None, "q95": None, "share_b_higher": None, "undefined_share": 1.0}
+    q05, median, q95 = (float(v) for v in np.quantile(d, [0.05, 0.5, 0.95]))
+    return {"median": median, "q05": q05, "q95": q95, "share_b_higher": float(np.mean(d > 0)),
+            "share_equal": float(np.mean(d == 0)), "undefined_share": float(1.0 - d.size / a.size)}
+
+
 def _scenarios(summary: dict) -> dict[str, dict]:
     return {s.get("name"): s for s in summary.get("scenarios") or [] if isinstance(s, dict)}
 
@@ -79,16 +115,26 @@ def fleet_change(fa: dict, fb: dict) -> dict[str, Any]:
     return {"a": {k: fa.get(k) for k in keys}, "b": {k: fb.get(k) for k in keys}}
 
 
-def diff_runs(a: dict, b: dict, *, name_a: str = "", name_b: str = "") -> dict[str, Any]:
-    """Everything :mod:`bayescap.run_diff` compares, as plain JSON values (``bayescap diff --json``)."""
+def diff_runs(a: dict, b: dict, *, name_a: str = "", name_b: str = "", draws=None) -> dict[str, Any]:
+    """Everything :mod:`bayescap.run_diff` compares, as plain JSON values (``bayescap diff --json``).
+
+    ``draws(side, variable, scenario, selection)`` returns a metric's draws from run ``side``'s simulation.nc
+    ("a" or "b"); given, and where :func:`draws_paired`, each metric gets its ``paired`` change draw by draw.
+    """
     sa, sb = _scenarios(a), _scenarios(b)
+    paired = draws is not None and draws_paired(a, b)
     common = [name for name in sa if name in sb]
     scenarios = {}
     for name in common:
         ma, mb = sa[name].get("metrics") or {}, sb[name].get("metrics") or {}
         fa, fb = sa[name].get("fleet") or {}, sb[name].get("fleet") or {}
+        metrics = {k: metric_change(ma[k], mb[k]) for k in HEADLINE if k in ma and k in mb}
+        for k, m in metrics.items():
+            src_a, src_b = metric_source(ma[k]), metric_source(mb[k])
+            if paired and src_a is not None and src_a == src_b:
+                m["paired"] = paired_change(draws("a", src_a[0], name, src_a[1]), draws("b", src_b[0], name, src_b[1]))
         scenarios[name] = {
-            "metrics": {k: metric_change(ma[k], mb[k]) for k in HEADLINE if k in ma and k in mb},
+            "metrics": metrics,
             "fleet": {t: fleet_change(fa[t], fb[t]) for t in fa if t in fb},
             "description": {"a": sa[name].get("description"), "b": sb[name].get("description")},
         }
@@ -100,6 +146,7 @@ def diff_runs(a: dict, b: dict, *, name_a: str = "", name_b: str = "") -> dict[s
         "runs": {"a": name_a, "b": name_b},
         "inputs_changed": input_changes(a, b),
         "fits": fits_relation(a, b),
+        "draws_paired": bool(paired),
         "checks": checks,
         "scenarios_only_in_a": [n for n in sa if n not in sb],
         "scenarios_only_in_b": [n for n in sb if n not in sa],

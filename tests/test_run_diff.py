@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bayescap.commands.diff import diff_lines
@@ -98,3 +99,51 @@ def test_the_command_writes_json_and_refuses_what_is_not_a_run(tmp_path: Path, c
     err = capsys.readouterr().err.strip()
     expected = "not a run directory (expected a folder written by 'bayescap forecast')"
     assert err == f"error: {tmp_path / 'missing'}: {expected}"
+
+
+def test_paired_change_is_b_minus_a_draw_by_draw():
+    from bayescap.run_diff import paired_change
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(14.0, 1.0, 4000)  # the forecast's own spread is wide ...
+    b = a + 0.2 + rng.normal(0.0, 0.05, 4000)  # ... the change between the runs is small and sure
+    out = paired_change(a, b)
+    assert out["median"] == pytest.approx(0.2, abs=0.01)
+    assert 0.1 < out["q05"] < out["q95"] < 0.3 and out["share_b_higher"] > 0.99 and out["undefined_share"] == 0.0
+    b[:400] = np.nan  # draws where some day is beyond any fleet are left out, and counted
+    assert paired_change(a, b)["undefined_share"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="4000 and 10 draws"):
+        paired_change(a, b[:10])
+
+
+def test_runs_with_the_same_posteriors_and_seed_are_compared_draw_by_draw(tmp_path: Path, capsys):
+    """A second run of the same fits and seed whose runway is 0.5 months longer in half of the draws (a scenario
+    change): the medians barely move, the draw-by-draw change says exactly what happened. Another seed: no pairing."""
+    import xarray as xr
+
+    import bayescap.cli as cli
+
+    a, b = _copy(tmp_path, "a"), _copy(tmp_path, "b")
+    name = _summary(a)["scenarios"][0]["name"]
+    with xr.open_dataset(a / "simulation.nc", engine="h5netcdf") as ds:
+        sim = ds.load()
+    shift = np.where(sim["draw"].values % 2 == 0, 0.5, 0.0)
+    sim["runway_months"].loc[{"scenario": name}] = sim["runway_months"].sel(scenario=name) + shift
+    sim.to_netcdf(b / "simulation.nc", engine="h5netcdf")
+
+    def nudge(s: dict) -> None:
+        s["scenarios"][0]["metrics"]["runway"]["median"] += 0.25
+
+    _edit(b, nudge)
+    assert cli.main(["diff", str(a), str(b), "--json", str(tmp_path / "d.json")]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((tmp_path / "d.json").read_text())
+    assert result["draws_paired"] is True
+    paired = result["scenarios"][name]["metrics"]["runway"]["paired"]
+    assert paired["q05"] == 0.0 and paired["q95"] == pytest.approx(0.5) and paired["share_b_higher"] == pytest.approx(0.5)
+    assert "draw by draw: " in printed and "B higher in 50% of draws" in printed
+    assert "Draw k of each run is the same simulated future" in printed
+
+    _edit(b, lambda s: s["run"].update(seed=5))
+    result = diff_runs(_summary(a), _summary(b), draws=lambda *args: pytest.fail("other seeds are not paired"))
+    assert result["draws_paired"] is False and "paired" not in result["scenarios"][name]["metrics"]["runway"]
