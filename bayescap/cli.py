@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import os
 import sys
 import warnings
 
@@ -63,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written to reports/ for this run", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of a pipe (`bayescap diff A B | head`) stopped reading: stop quietly, as Python's docs advise
+        # ("Note on SIGPIPE"), rather than with a traceback; stdout goes to devnull so the exit flush cannot fail
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def _show_warning(default, message, category, filename, lineno, file=None, line=None):

@@ -147,3 +147,20 @@ def test_runs_with_the_same_posteriors_and_seed_are_compared_draw_by_draw(tmp_pa
     _edit(b, lambda s: s["run"].update(seed=5))
     result = diff_runs(_summary(a), _summary(b), draws=lambda *args: pytest.fail("other seeds are not paired"))
     assert result["draws_paired"] is False and "paired" not in result["scenarios"][name]["metrics"]["runway"]
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path: Path):
+    """`bayescap diff A B | head`: when the reader closes the pipe, the command stops without a traceback."""
+    import subprocess
+    import sys
+
+    script = ("import bayescap.commands.diff as d, bayescap.cli as c\n"
+              "d.diff_lines = lambda result: ['line'] * 200_000\n"
+              f"raise SystemExit(c.main(['diff', {str(FROZEN)!r}, {str(FROZEN)!r}]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=REPO)
+    assert proc.stdout.readline() == b"line\n"
+    proc.stdout.close()  # the reader stops, as `head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err
