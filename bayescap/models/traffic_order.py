@@ -43,7 +43,13 @@ from threadpoolctl import threadpool_limits
 
 from bayescap.errors import ModelError
 from bayescap.models.traffic_after import is_after_type, with_after_events
-from bayescap.models.traffic_design import TrafficDesign, build_design, event_types_of, noncentred_walk
+from bayescap.models.traffic_design import (
+    WEEKDAY_YEARLY_MIN_DAYS,
+    TrafficDesign,
+    build_design,
+    event_types_of,
+    noncentred_walk,
+)
 from bayescap.models.traffic_priors import merge_options, merge_priors
 from bayescap.models.traffic_whiten import NU_APPROX, _ar_filter, _columns, _prior, block_layout, whiten
 
@@ -81,12 +87,16 @@ def choose_fourier_order(
     """The yearly Fourier order for ``history_df`` and each candidate's score (mean held-out log density per day).
 
     ``options["fourier_order"]`` is ignored (this is what "auto" resolves); candidates below
-    ``options["weekday_yearly_order"]`` are skipped. A history too short for yearly terms (< 365 days) has none:
+    ``options["weekday_yearly_order"]`` are skipped where the history is long enough for the weekday x yearly terms
+    (``WEEKDAY_YEARLY_MIN_DAYS``). A history too short for yearly terms (< 365 days) has none:
     ``(0, {})``; one too short for a held-out block gets the smallest candidate and no scores.
     """
     pri = merge_priors(priors)
     opt = merge_options({**(options or {}), "fourier_order": "auto"})
     wyo = int(opt["weekday_yearly_order"])
+    dates = pd.to_datetime(history_df["date"])
+    if (dates.max() - dates.min()).days + 1 < WEEKDAY_YEARLY_MIN_DAYS:
+        wyo = 0  # the weekday x yearly terms need two years; a shorter history has none to keep the order above
     cands = sorted({int(c) for c in candidates if int(c) >= max(wyo, 1)})
     if not cands:
         raise ModelError(f"no Fourier order candidate >= weekday_yearly_order {wyo} among {tuple(candidates)}")

@@ -61,7 +61,7 @@ DEFAULT_OPTIONS: dict[str, object] = {
     "knot_spacing": 7,  # days between random-walk knots
     # yearly Fourier pairs: "auto" (chosen per fit from its own history, see traffic_order.py) or an integer >= 1
     "fourier_order": "auto",
-    "weekday_yearly_order": 2,  # Fourier pairs modulating the weekday effects over the year (0 = off)
+    "weekday_yearly_order": 3,  # Fourier pairs modulating the weekday effects over the year (0 = off)
     # random-walk parameterisation: "centred" (the knots in the scale-adaptive coordinates of traffic_whiten.py) |
     # "noncentred" (steps = rw_sd * z: slower, and divergences where the level barely moves; docs/traffic_model.md)
     "level_param": "centred",
