@@ -48,6 +48,18 @@ def test_pooled_metrics_leave_missing_days_out():
     assert interval_hits(draws, y, 0.8).shape == (400,)
 
 
+def test_daily_scores_keep_each_observed_day_with_its_pit():
+    """Per-day scores (for paired comparisons and calibration): missing days left out, the PIT is the share of draws
+    below the actual."""
+    from bayescap.backtest.metrics import daily_scores
+
+    draws = np.tile(np.arange(1000.0)[:, None], (1, 3))
+    days = daily_scores([draws], [np.array([250.5, np.nan, 2000.0])], [pd.date_range("2024-03-01", periods=3)])
+    assert days["date"] == ["2024-03-01", "2024-03-03"] and days["window"] == [0, 0]
+    assert days["pit"] == [pytest.approx(0.251), 1.0]
+    assert days["crps"] == pytest.approx(list(crps_from_draws(draws[:, [0, 2]], np.array([250.5, 2000.0]))))
+
+
 def test_score_breakdown_finds_the_days_that_carry_the_score():
     """Per-window metrics are each window's own; a spike day's share of the summed CRPS is reported, missing days
     are left out."""

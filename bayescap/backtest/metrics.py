@@ -74,13 +74,14 @@ def pooled_metrics(draws: list[np.ndarray], actuals: list[np.ndarray]) -> dict[s
 
 
 def daily_scores(draws: list[np.ndarray], actuals: list[np.ndarray], dates: list) -> dict[str, list]:
-    """Each observed test day's ``date`` (YYYY-MM-DD), ``actual``, ``crps`` and the predictive ``median``, in date
-    order, with the ``window`` it belongs to (0-based). Missing days are left out, as in :func:`pooled_metrics`.
+    """Each observed test day's ``date`` (YYYY-MM-DD), ``actual``, ``crps``, the predictive ``median`` and ``pit``
+    (the share of draws below the actual: a calibrated forecast's PITs are uniform), in date order, with the
+    ``window`` it belongs to (0-based). Missing days are left out, as in :func:`pooled_metrics`.
 
     The days a paired comparison of two methods (or of two runs of one method) resamples:
     :mod:`bayescap.backtest.uncertainty`.
     """
-    out: dict[str, list] = {"date": [], "actual": [], "crps": [], "median": [], "window": []}
+    out: dict[str, list] = {"date": [], "actual": [], "crps": [], "median": [], "pit": [], "window": []}
     for k, (d, y, when) in enumerate(zip(draws, actuals, dates)):
         y = np.asarray(y, dtype=float)
         when = np.asarray(when, dtype="datetime64[D]")  # str() of a day is YYYY-MM-DD
@@ -92,6 +93,7 @@ def daily_scores(draws: list[np.ndarray], actuals: list[np.ndarray], dates: list
         out["actual"] += [float(v) for v in y[keep]]
         out["crps"] += [float(v) for v in crps_from_draws(dk, y[keep])]
         out["median"] += [float(v) for v in np.median(dk, axis=0)]
+        out["pit"] += [float(v) for v in np.mean(dk < y[keep][None, :], axis=0)]
         out["window"] += [k] * int(keep.sum())
     return out
 

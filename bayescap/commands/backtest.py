@@ -229,6 +229,12 @@ def format_table(result: dict) -> str:
         inside = ", ".join(f"{method} {m['days_inside80']} and {m['days_inside95']}" for method, m in scored)
         lines.append(f"days inside the 80% and 95% intervals, of {n}: {inside}; a calibrated forecast stays within "
                      f"cov80 {_interval(ranges['cov80'])} and cov95 {_interval(ranges['cov95'])} with 95% probability")
+    tails = [(method, m["days"]["pit"]) for method, m in scored if "pit" in (m.get("days") or {})]
+    if tails:
+        text = ", ".join(f"{method} {sum(p < 0.025 for p in pits)} and {sum(p > 0.975 for p in pits)}"
+                         for method, pits in tails)
+        lines.append(f"days below the 2.5% and above the 97.5% quantile (a calibrated forecast: about "
+                     f"{0.025 * len(tails[0][1]):.1f} each): {text}")
     if any("rel_crps_interval" in m for _, m in scored):
         block = (result.get("protocol") or {}).get("bootstrap_block_days", BLOCK_DAYS)
         lines.append(f"(relCRPS intervals: the test days resampled in blocks of {block} days; they say how much a score "
