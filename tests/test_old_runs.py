@@ -45,6 +45,11 @@ def test_the_report_of_an_old_run_rebuilds_with_every_number_traced(old_run: Pat
     # the old run's own verdict is what page 1 says: its tiny draws failed the checks, so it is a DRAFT
     assert summary["checks"]["ok"] is False and "DRAFT" in first
     assert check_run_report(old_run) == []
+    # the method page lists the options the old run was fitted with, not today's defaults (weekday x yearly order
+    # was 2 until 2026-11-29, 3 since), and the yearly order its fit chose
+    text = " ".join(" ".join(p.extract_text().split()) for p in pages)
+    assert "option weekday_yearly_order 2" in text
+    assert "yearly order chosen 2" in text
 
 
 def test_load_run_and_the_fit_reuse_read_an_old_run(old_run: Path):

@@ -176,14 +176,19 @@ def _priors(doc: Doc, page: Page, files: RunFiles) -> Page:
             continue
         for key, value in _flatten(priors or {}):
             rows.append([model, key, _fmt_config(value)])
-    options = (files.summary.get("run") or {}).get("traffic_options") or {}
-    for key, value in options.items():  # the traffic model's options the scenario file chose
+    # every option the traffic model was fitted with, as saved with its posterior (a run before options were saved
+    # there shows the scenario file's choices), so a report says which model made it even after a default changes
+    options = files.model_options("traffic") or (files.summary.get("run") or {}).get("traffic_options") or {}
+    for key, value in options.items():
         rows.append(["traffic", f"option {key}", _fmt_config(value)])
+    chosen = files.model_attrs("traffic").get("fourier_order")
+    if options.get("fourier_order") == "auto" and chosen is not None:
+        rows.append(["traffic", "yearly order chosen", _fmt_config(int(chosen))])
     if not rows:
         return layout.missing_note(doc, page, "posteriors.nc records no priors (attrs 'priors').")
     half = (len(rows) + 1) // 2  # two rows of priors per table line: short lists, half the height
     two_up = [rows[i] + (rows[i + half] if i + half < len(rows) else ["", "", ""]) for i in range(half)]
-    cols = [Column("model", 0.09), Column("prior parameter", 0.23), Column("value", 0.18)] * 2
+    cols = [Column("model", 0.09), Column("prior or option", 0.23), Column("value", 0.18)] * 2
     return layout.table(doc, page, cols, two_up, gid=layout.CONFIG)
 
 

@@ -51,6 +51,17 @@ class RunFiles:
             return {}
         return dict(self.posteriors[model].attrs)
 
+    def model_options(self, model: str) -> dict:
+        """Every option a model was fitted with (its ``options`` attribute: defaults and the scenario file's choices
+        together), or {} where the run saved none."""
+        options = self.model_attrs(model).get("options")
+        if isinstance(options, str):
+            try:
+                options = json.loads(options)
+            except json.JSONDecodeError:
+                return {}
+        return options if isinstance(options, dict) else {}
+
 
 def _read_json(path: Path) -> Any:
     try:

@@ -173,7 +173,8 @@ def unverified_numbers(figs: list[Figure], summary: dict, *, config_sources: Ite
 
 
 def config_sources_of(run_dir: str | Path) -> list[Any]:
-    """The manifest and the saved priors of a run: where ``config`` numbers may come from."""
+    """The manifest, the saved priors and options of a run and the traffic model's chosen yearly order: where
+    ``config`` numbers may come from."""
     from bayescap.report.run_files import read_run
 
     files = read_run(run_dir)
@@ -186,6 +187,10 @@ def config_sources_of(run_dir: str | Path) -> list[Any]:
             except json.JSONDecodeError:
                 priors = {}
         sources.append(priors or {})
+        sources.append(files.model_options(model))
+    chosen = files.model_attrs("traffic").get("fourier_order")
+    if chosen is not None:
+        sources.append({"fourier_order_chosen": int(chosen)})
     return sources
 
 
