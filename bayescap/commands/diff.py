@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 class SimulationDraws:
-    """The two runs' simulation.nc, opened lazily; ``draws(side, variable, scenario, selection)`` for run_diff.
-    ``available`` is False when either run lacks a readable simulation.nc (the comparison is then by medians)."""
+    """The two runs' simulation.nc (opened without reading their arrays; only the compared metrics' draws are read);
+    ``draws(side, variable, scenario, selection)`` for run_diff. ``available`` is False when either run lacks a
+    readable simulation.nc: the comparison is then by medians only."""
 
     def __init__(self, run_a: Path, run_b: Path):
         import xarray as xr

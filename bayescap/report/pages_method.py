@@ -461,8 +461,8 @@ def _backtest_sureness(methods: dict, comparisons: dict, protocol: dict) -> str:
     level = fmt_pct(protocol.get("interval_level", 0.9))
     block = protocol.get("bootstrap_block_days")
     blocks = f"in blocks of {block} days" if block else "in blocks"
-    text = (f"How sure these scores are: resampling the test days {blocks}, bayescap's relCRPS lies "
-            f"in {fmt_sig(interval[0])}\u2013{fmt_sig(interval[1])} ({level} of resamples)")
+    text = (f"How sure these scores are: resampling the test days {blocks}, bayescap's relCRPS has the {level} "
+            f"interval {fmt_sig(interval[0])}\u2013{fmt_sig(interval[1])}")
     naive = comparisons.get("seasonal_naive")
     if naive:
         lo, hi = naive["interval"]
