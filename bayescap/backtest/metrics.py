@@ -99,14 +99,15 @@ def daily_scores(draws: list[np.ndarray], actuals: list[np.ndarray], dates: list
 
 
 def score_breakdown(
-    draws: list[np.ndarray], actuals: list[np.ndarray], dates: list, *, top: int = 5
+    draws: list[np.ndarray], actuals: list[np.ndarray], dates: list, *, top: int = 5, days: dict | None = None
 ) -> dict[str, list[dict]]:
     """Where a pooled score comes from: metrics per window and the days that weigh most in the pooled CRPS.
 
     ``windows``: :func:`pooled_metrics` of each window alone (its relCRPS divides by that window's own mean
     actual), with its first and last date. ``top_days``: the ``top`` observed days with the largest CRPS, each with
     its actual, the predictive median and its ``share`` of the summed CRPS of all observed days (a news spike can
-    carry a third of a method's score). Missing days are left out, as in :func:`pooled_metrics`.
+    carry a third of a method's score). Missing days are left out, as in :func:`pooled_metrics`. ``days``: the
+    :func:`daily_scores` of the same draws, where the caller has them already.
     """
     windows = []
     for d, y, when in zip(draws, actuals, dates):
@@ -118,7 +119,7 @@ def score_breakdown(
         else:
             entry["n_days"] = 0
         windows.append(entry)
-    days = daily_scores(draws, actuals, dates)
+    days = days if days is not None else daily_scores(draws, actuals, dates)
     total = float(sum(days["crps"]))
     ranked = sorted(zip(days["crps"], days["date"], days["actual"], days["median"]), key=lambda r: -r[0])[: int(top)]
     top_days = [

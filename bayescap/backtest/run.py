@@ -103,8 +103,8 @@ def run_backtest(
     for method in methods:
         m = pooled_metrics(draws_by[method], actuals)
         m["seconds"] = float(np.mean(seconds[method]))
-        m.update(score_breakdown(draws_by[method], actuals, window_dates))
         m["days"] = daily_scores(draws_by[method], actuals, window_dates)
+        m.update(score_breakdown(draws_by[method], actuals, window_dates, days=m["days"]))
         m["rel_crps_interval"] = rel_crps_interval(m["days"]["crps"], m["days"]["actual"], seed=boot_seed)
         result[method] = m
     if "bayescap" in result:
