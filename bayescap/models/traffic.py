@@ -38,6 +38,7 @@ from bayescap.models.nutpie_glue import c_model_or_none
 from bayescap.models.traffic_after import calendar_with_after_events, is_after_type
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
+from bayescap.models.traffic_news import news_tail, with_news_days
 from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
 from bayescap.models.traffic_whiten import LinearBlock, whiten
@@ -425,6 +426,7 @@ def forecast_traffic(
     calendar_df: pd.DataFrame,
     *,
     growth_pct_per_month: float | None = None,
+    news_tail_share: float | None = None,
     seed: int,
 ) -> xr.Dataset:
     """Posterior predictive daily visits and peak factors over the future calendar.
@@ -438,6 +440,8 @@ def forecast_traffic(
         days of one type is one new occurrence, whose log-lift is drawn from its type's population
         Normal(lift_mean, lift_sd); intensity scales the extra visitors: lift' = 1 + intensity*(lift-1).
     growth_pct_per_month : replaces the fitted drift of the level after the history (e.g. 5.0 = +5%/month).
+    news_tail_share : replaces the fit's option ``news_tail_share`` (news days, :mod:`bayescap.models.traffic_news`;
+        0 = the Student-t noise alone). Forecast-only: no refit is needed to change it.
     seed : same seed => same draws; scenarios with different calendars share the random numbers
         (level path, daily noise, occurrence draws are indexed by day), so per-draw differences are meaningful.
 
@@ -532,10 +536,20 @@ def forecast_traffic(
     # noise: Student-t (nu >= nu_min) on normal days, Gaussian on event days (as in the likelihood), each with its
     # regime's scale; AR(1) from the last history residual
     t_draws = np.where(is_event[None, :], u_noise, u_noise / np.sqrt(chi_nu / nu))
+    resid_hist = design.data["y"][None, :] - _log_mean(post, design)
+    # posteriors saved before the option existed forecast without news days, as they did then
+    q_news = opt.get("news_tail_share", 0.0) if news_tail_share is None else news_tail_share
+    q_news = float(merge_options({"news_tail_share": q_news})["news_tail_share"])  # checked: 0 or a share in (0, 0.5)
+    if q_news > 0:
+        # news days (traffic_news.py): random numbers drawn after all the others, so that every other draw is unchanged
+        v_news, w_news = rng.random((S, H)), rng.random((S, H))
+        tail = news_tail(resid_hist, post["phi"] if opt["ar1"] else None, post["sigma_normal"], post["nu"],
+                         normal=design.data["is_event"] == 0, mask=design.data["mask"],
+                         prev_mask=design.data["prev_mask"], q=q_news)
+        t_draws = with_news_days(t_draws, ~is_event, tail, v_news, w_news)
     scale = np.where(is_event[None, :], post["sigma_event"][:, None], post["sigma_normal"][:, None])
     eps = t_draws * scale
     if opt["ar1"]:
-        resid_hist = design.data["y"][None, :] - _log_mean(post, design)
         observed = np.flatnonzero(design.data["mask"] > 0)
         last_obs = observed[-1]
         r = resid_hist[:, last_obs] * post["phi"] ** (n - 1 - last_obs)

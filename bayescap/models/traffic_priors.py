@@ -73,6 +73,9 @@ DEFAULT_OPTIONS: dict[str, object] = {
     # Prophet's holiday upper_window): 0 = off (the default: docs/traffic_model.md, "Event after-days") | "auto" (two
     # for each type seen at most once a month, none for frequent ones such as a weekly sale) | a number for every type
     "event_after_days": 0,
+    # forecast only: the upper tail share q of the normal-day Student-t beyond which the history's innovations are news
+    # (traffic_news.py); 0 = off
+    "news_tail_share": 0.025,
     "adaptation": "diag",  # nutpie mass-matrix adaptation: "diag" (the linear block is whitened, see traffic_whiten.py) | "low_rank"
     "target_accept": 0.9,
     # log density: "c" (hand-written twin of the PyMC graph in C, compiled once per machine by the system's C compiler,
@@ -141,6 +144,9 @@ def merge_options(options: dict | None) -> dict[str, object]:
         raise ModelError(f"option adaptation must be 'diag' or 'low_rank', got {merged['adaptation']!r}")
     if not 0 < float(merged["target_accept"]) < 1:
         raise ModelError(f"option target_accept must be between 0 and 1, got {merged['target_accept']!r}")
+    q = merged["news_tail_share"]
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not (q == 0 or 0 < q < 0.5):
+        raise ModelError(f"option news_tail_share must be 0 (off) or a share between 0 and 0.5, got {q!r}")
     if not float(merged["eigval_cutoff"]) > 1:
         raise ModelError(f"option eigval_cutoff must be above 1, got {merged['eigval_cutoff']!r}")
     return merged

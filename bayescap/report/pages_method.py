@@ -56,7 +56,9 @@ MODEL_WORDS = (
     "as a huge server count.",
     "Traffic. Daily visitors follow a slowly moving level with weekday and yearly patterns. Event days (for example "
     "a weekly sale) get a lift per event type, partially pooled across events of that type, and their own, larger "
-    "noise; competitor-event days get an estimated dip. The busiest second of a day is the day's average second "
+    "noise; competitor-event days get an estimated dip. Unannounced news the noise model's bounded tail cannot "
+    "hold enters the forecast as news days: as often as the history's own day-to-day changes went beyond that tail, "
+    "a forecast normal day takes one of those changes. The busiest second of a day is the day's average second "
     "times a peak factor, estimated separately for event and normal days.",
     "Decisions. For every posterior draw, day, tier and scenario the simulation turns traffic into peak demand, "
     "peak demand into servers needed, and servers into cost and runway. Probabilities are shares of draws; intervals "
