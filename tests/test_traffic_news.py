@@ -129,3 +129,14 @@ def test_forecast_news_days_widen_only_the_upper_tail_of_normal_days(news_fit):
 
     expect = on["visits"] if DEFAULT_OPTIONS["news_tail_share"] == 0.025 else off
     np.testing.assert_array_equal(default.values, expect.values)  # the fit's option is the default
+
+
+def test_the_news_day_share_is_saved_with_the_posterior_and_summarised(news_fit):
+    """summary.json (and the report's model page) say how often a forecast normal day is a news day: about the
+    history's rate of news beyond the noise model's tail (6% injected, some of them small enough to pass for noise)."""
+    from bayescap.models.traffic import summarise_traffic
+
+    _, idata, _ = news_fit
+    share = summarise_traffic(idata)["news_day_share"]
+    assert 0.02 < share["median"] < 0.07
+    assert idata["posterior"]["news_day_prob"].dims == ("chain", "draw")

@@ -38,7 +38,7 @@ from bayescap.models.nutpie_glue import c_model_or_none
 from bayescap.models.traffic_after import calendar_with_after_events, is_after_type
 from bayescap.models.traffic_density import nutpie_model
 from bayescap.models.traffic_model import compiled_model
-from bayescap.models.traffic_news import news_tail, with_news_days
+from bayescap.models.traffic_news import NewsTail, news_tail, with_news_days
 from bayescap.models.traffic_order import choose_fourier_order, design_for_order, scores_json
 from bayescap.models.traffic_peak import daily_bucket_factors, peak_factor_draws, peak_posterior
 from bayescap.models.traffic_whiten import LinearBlock, whiten
@@ -148,6 +148,11 @@ def fit_traffic(
         table = daily_bucket_factors(intraday, event_dates, span=(design.dates[0], design.dates[-1]))
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
     posterior["new_event_lift"] = new_event_lift(posterior, int(seed))
+    if float(opt["news_tail_share"]) > 0:  # derived, for summary.json and the report; the forecast recomputes it
+        p_news = _news_tail(_post_arrays(posterior), design, opt, float(opt["news_tail_share"])).p
+        shape = (posterior.sizes[dims.CHAIN], posterior.sizes[dims.DRAW])
+        posterior["news_day_prob"] = ((dims.CHAIN, dims.DRAW), p_news.reshape(shape))
+        posterior["news_day_prob"].attrs["description"] = "probability that a forecast normal day is a news day"
     step = _one_step(_post_arrays(posterior), design, opt)
     idata = xr.DataTree.from_dict(
         {
@@ -331,6 +336,13 @@ def _log_mean(post: dict[str, np.ndarray], design: TrafficDesign) -> np.ndarray:
     if design.competitor_effect:
         mu = mu - post["competitor_effect"][:, None] * d["competitor"][None, :]
     return mu
+
+
+def _news_tail(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, q: float) -> NewsTail:
+    """Each draw's news days (traffic_news.py) from its residuals on the history."""
+    resid = design.data["y"][None, :] - _log_mean(post, design)
+    return news_tail(resid, post["phi"] if opt["ar1"] else None, post["sigma_normal"], post["nu"],
+                     normal=design.data["is_event"] == 0, mask=design.data["mask"], prev_mask=design.data["prev_mask"], q=q)
 
 
 def _observed(design: TrafficDesign) -> xr.Dataset:
@@ -536,20 +548,17 @@ def forecast_traffic(
     # noise: Student-t (nu >= nu_min) on normal days, Gaussian on event days (as in the likelihood), each with its
     # regime's scale; AR(1) from the last history residual
     t_draws = np.where(is_event[None, :], u_noise, u_noise / np.sqrt(chi_nu / nu))
-    resid_hist = design.data["y"][None, :] - _log_mean(post, design)
     # posteriors saved before the option existed forecast without news days, as they did then
     q_news = opt.get("news_tail_share", 0.0) if news_tail_share is None else news_tail_share
     q_news = float(merge_options({"news_tail_share": q_news})["news_tail_share"])  # checked: 0 or a share in (0, 0.5)
     if q_news > 0:
         # news days (traffic_news.py): random numbers drawn after all the others, so that every other draw is unchanged
         v_news, w_news = rng.random((S, H)), rng.random((S, H))
-        tail = news_tail(resid_hist, post["phi"] if opt["ar1"] else None, post["sigma_normal"], post["nu"],
-                         normal=design.data["is_event"] == 0, mask=design.data["mask"],
-                         prev_mask=design.data["prev_mask"], q=q_news)
-        t_draws = with_news_days(t_draws, ~is_event, tail, v_news, w_news)
+        t_draws = with_news_days(t_draws, ~is_event, _news_tail(post, design, opt, q_news), v_news, w_news)
     scale = np.where(is_event[None, :], post["sigma_event"][:, None], post["sigma_normal"][:, None])
     eps = t_draws * scale
     if opt["ar1"]:
+        resid_hist = design.data["y"][None, :] - _log_mean(post, design)
         observed = np.flatnonzero(design.data["mask"] > 0)
         last_obs = observed[-1]
         r = resid_hist[:, last_obs] * post["phi"] ** (n - 1 - last_obs)
@@ -609,7 +618,8 @@ def summarise_traffic(idata: xr.DataTree) -> dict:
     ``event_lift[type]``: multiplicative lift of a *new* occurrence of the type (posterior predictive
     exp(lift_mean + lift_sd*z), what a forecast uses; :func:`new_event_lift`); ``typical_event_lift[type]``:
     exp(lift_mean); ``event_noise_sd`` / ``normal_noise_sd``: the log-scale noise scales of the two regimes;
-    ``peak_factor[regime]``: busiest second / mean second on a typical day of the regime.
+    ``peak_factor[regime]``: busiest second / mean second on a typical day of the regime; ``news_day_share``: the
+    probability that a forecast normal day is a news day (traffic_news.py; absent when news days are off).
     """
     post = idata["posterior"].to_dataset()
     lift_new = post["new_event_lift"] if "new_event_lift" in post else new_event_lift(post, int(idata.attrs.get("seed", 0)))
@@ -628,6 +638,8 @@ def summarise_traffic(idata: xr.DataTree) -> dict:
     out["peak_factor"] = {
         regime: _quantiles(_flat(post["peak_factor"].sel({dims.REGIME: regime}))) for regime in dims.REGIMES
     }
+    if "news_day_prob" in post:
+        out["news_day_share"] = _quantiles(_flat(post["news_day_prob"]))
     out["peak_factor_source"] = idata.attrs.get("peak_factor_source", "")
     return out
 

@@ -202,6 +202,7 @@ def traffic_page(doc: Doc, files: RunFiles, base: str) -> Page:
 TRAFFIC_FACTS = (
     ("growth_pct_per_month", "underlying growth per month", "pct"),
     ("competitor_drop", "traffic lost on a competitor's event day", "probability"),
+    ("news_day_share", "forecast normal days that are news days (as often as in the history)", "probability"),
 )
 
 
