@@ -140,3 +140,22 @@ def test_the_news_day_share_is_saved_with_the_posterior_and_summarised(news_fit)
     share = summarise_traffic(idata)["news_day_share"]
     assert 0.02 < share["median"] < 0.07
     assert idata["posterior"]["news_day_prob"].dims == ("chain", "draw")
+
+
+def test_news_days_without_ar1_and_with_missing_days(news_fit):
+    """Without the AR(1) the innovations are the residuals themselves, and missing days are left out of them: the
+    forecast still gets news days, and only on normal days."""
+    from bayescap.models.traffic import fit_traffic, forecast_traffic
+
+    df, _, cal = news_fit
+    gappy = df.copy()
+    gappy.loc[np.random.default_rng(5).random(len(gappy)) < 0.1, "count"] = np.nan
+    idata = fit_traffic(gappy, options={"ar1": False}, draws=200, tune=300, chains=2, seed=14)
+    share = float(idata["posterior"]["news_day_prob"].median())
+    assert 0.01 < share < 0.1
+    on = forecast_traffic(idata, gappy, cal, seed=4)
+    off = forecast_traffic(idata, gappy, cal, news_tail_share=0.0, seed=4)["visits"].values
+    ev = on["is_event"].values
+    changed = on["visits"].values != off
+    assert changed[:, ~ev].mean() == pytest.approx(share, abs=0.02)  # without AR(1) a news day changes only itself
+    assert not changed[:, ev].any()
