@@ -338,9 +338,12 @@ def _log_mean(post: dict[str, np.ndarray], design: TrafficDesign) -> np.ndarray:
     return mu
 
 
-def _news_tail(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, q: float) -> NewsTail:
-    """Each draw's news days (traffic_news.py) from its residuals on the history."""
-    resid = design.data["y"][None, :] - _log_mean(post, design)
+def _news_tail(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, q: float,
+               resid: np.ndarray | None = None) -> NewsTail:
+    """Each draw's news days (traffic_news.py) from its residuals on the history (``resid``, draws x days, where the
+    caller has them)."""
+    if resid is None:
+        resid = design.data["y"][None, :] - _log_mean(post, design)
     return news_tail(resid, post["phi"] if opt["ar1"] else None, post["sigma_normal"], post["nu"],
                      normal=design.data["is_event"] == 0, mask=design.data["mask"], prev_mask=design.data["prev_mask"], q=q)
 
@@ -551,14 +554,15 @@ def forecast_traffic(
     # posteriors saved before the option existed forecast without news days, as they did then
     q_news = opt.get("news_tail_share", 0.0) if news_tail_share is None else news_tail_share
     q_news = float(merge_options({"news_tail_share": q_news})["news_tail_share"])  # checked: 0 or a share in (0, 0.5)
+    # the history's residuals per draw: the news days' innovations and the AR(1)'s starting point
+    resid_hist = design.data["y"][None, :] - _log_mean(post, design) if q_news > 0 or opt["ar1"] else None
     if q_news > 0:
         # news days (traffic_news.py): random numbers drawn after all the others, so that every other draw is unchanged
         v_news, w_news = rng.random((S, H)), rng.random((S, H))
-        t_draws = with_news_days(t_draws, ~is_event, _news_tail(post, design, opt, q_news), v_news, w_news)
+        t_draws = with_news_days(t_draws, ~is_event, _news_tail(post, design, opt, q_news, resid_hist), v_news, w_news)
     scale = np.where(is_event[None, :], post["sigma_event"][:, None], post["sigma_normal"][:, None])
     eps = t_draws * scale
     if opt["ar1"]:
-        resid_hist = design.data["y"][None, :] - _log_mean(post, design)
         observed = np.flatnonzero(design.data["mask"] > 0)
         last_obs = observed[-1]
         r = resid_hist[:, last_obs] * post["phi"] ** (n - 1 - last_obs)
