@@ -260,6 +260,7 @@ def test_run_backtest_on_a_short_series(idata_structure_history):
     origins_info = result["bayescap"]["origins"]
     assert [o["origin"] for o in origins_info] == [0, 1]
     assert all("max_r_hat" in o and "divergences" in o for o in origins_info)
+    assert all(0 <= o["news_day_share"] < 0.5 for o in origins_info)  # how often each origin's forecast has news days
     json.dumps(result)  # the --json payload is plain JSON
     for method in ("bayescap", "seasonal_naive"):  # per-day scores for --compare-to, and how sure the score is
         m = result[method]
@@ -273,6 +274,7 @@ def test_run_backtest_on_a_short_series(idata_structure_history):
     assert "bayescap" in table and "seasonal_naive" in table
     assert "relCRPS per test window" in table and result["bayescap"]["top_days"][0]["date"] in table
     assert "bayescap against each baseline on the same days" in table
+    assert "% of normal days" in table
 
 
 @pytest.fixture(scope="module")

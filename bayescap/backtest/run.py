@@ -85,6 +85,9 @@ def run_backtest(
                         "compile_seconds": float(idata.attrs["compile_seconds"]),
                         "sampling_seconds": float(idata.attrs["sampling_seconds"]),
                         "fourier_order": int(idata.attrs["fourier_order"]),
+                        # median chance that a forecast normal day is a news day (models/traffic_news.py); 0 when off
+                        "news_day_share": float(idata["posterior"]["news_day_prob"].median())
+                        if "news_day_prob" in idata["posterior"] else 0.0,
                         "seconds": elapsed,
                     }
                 )

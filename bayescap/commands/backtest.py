@@ -263,7 +263,7 @@ def format_table(result: dict) -> str:
         lines.append(
             f"  bayescap origin {o['origin'] + 1} ({o['test_start']}..{o['test_end']}): divergences {o['divergences']}, "
             f"max r_hat {o['max_r_hat']:.3f}, min ESS {o['min_ess_bulk']:.0f}, yearly order {o.get('fourier_order', '?')}, "
-            f"{o['seconds']:.1f}s"
+            f"news days {100 * o.get('news_day_share', 0.0):.1f}% of normal days, {o['seconds']:.1f}s"
         )
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
