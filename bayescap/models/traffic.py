@@ -148,12 +148,14 @@ def fit_traffic(
         table = daily_bucket_factors(intraday, event_dates, span=(design.dates[0], design.dates[-1]))
     posterior = _posterior_dataset(raw_posterior, design, block, pri, opt, table, rng)
     posterior["new_event_lift"] = new_event_lift(posterior, int(seed))
+    post = _post_arrays(posterior)
+    mu_hist = _log_mean(post, design)  # mean log count per draw and history day: news days and the one-step terms
     if float(opt["news_tail_share"]) > 0:  # derived, for summary.json and the report; the forecast recomputes it
-        p_news = _news_tail(_post_arrays(posterior), design, opt, float(opt["news_tail_share"])).p
+        p_news = _news_tail(post, design, opt, float(opt["news_tail_share"]), design.data["y"][None, :] - mu_hist).p
         shape = (posterior.sizes[dims.CHAIN], posterior.sizes[dims.DRAW])
         posterior["news_day_prob"] = ((dims.CHAIN, dims.DRAW), p_news.reshape(shape))
         posterior["news_day_prob"].attrs["description"] = "probability that a forecast normal day is a news day"
-    step = _one_step(_post_arrays(posterior), design, opt)
+    step = _one_step(post, design, opt, mu_hist)
     idata = xr.DataTree.from_dict(
         {
             "posterior": posterior,
@@ -338,12 +340,8 @@ def _log_mean(post: dict[str, np.ndarray], design: TrafficDesign) -> np.ndarray:
     return mu
 
 
-def _news_tail(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, q: float,
-               resid: np.ndarray | None = None) -> NewsTail:
-    """Each draw's news days (traffic_news.py) from its residuals on the history (``resid``, draws x days, where the
-    caller has them)."""
-    if resid is None:
-        resid = design.data["y"][None, :] - _log_mean(post, design)
+def _news_tail(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, q: float, resid: np.ndarray) -> NewsTail:
+    """Each draw's news days (traffic_news.py) from its residuals on the history (``resid``, draws x days)."""
     return news_tail(resid, post["phi"] if opt["ar1"] else None, post["sigma_normal"], post["nu"],
                      normal=design.data["is_event"] == 0, mask=design.data["mask"], prev_mask=design.data["prev_mask"], q=q)
 
@@ -372,11 +370,13 @@ def _constant(design: TrafficDesign) -> xr.Dataset:
 OneStep = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _one_step(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict) -> OneStep:
+def _one_step(post: dict[str, np.ndarray], design: TrafficDesign, opt: dict, mu: np.ndarray | None = None) -> OneStep:
     """Per draw and history day: the one-step-ahead location of the log count (mean plus the AR(1) carry-over of
     the previous day's residual), the noise scale, whether the day is an event day (Gaussian noise; Student-t
-    on normal days), as in the likelihood; and per draw the Student-t degrees of freedom."""
-    mu = _log_mean(post, design)
+    on normal days), as in the likelihood; and per draw the Student-t degrees of freedom. ``mu``: the draws' mean log
+    counts on the history (:func:`_log_mean`), where the caller has them."""
+    if mu is None:
+        mu = _log_mean(post, design)
     if opt["ar1"]:
         resid = design.data["y"][None, :] - mu
         prev = np.concatenate([np.zeros((mu.shape[0], 1)), resid[:, :-1]], axis=1) * design.data["prev_mask"][None, :]
